@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// The stages, one executable each. Every stage is a thin file over `WeirCore`
+/// (and `WeirExpression` where it takes an expression).
+let stages: [(name: String, usesExpressions: Bool)] = [
+    ("weir-cat", false),
+    ("weir-from-json", false),
+    ("weir-to-json", false),
+    ("weir-filter", true),
+    ("weir-map", true),
+    ("weir-from-csv", false),
+    ("weir-to-csv", false),
+]
+
+let optimize: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "Weir",
+    platforms: [.macOS(.v13)],
+    products: stages.map { .executable(name: $0.name, targets: [$0.name]) },
+    targets: [
+        .target(name: "WeirCore", swiftSettings: optimize, linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "WeirExpression", dependencies: ["WeirCore"], swiftSettings: optimize),
+        .testTarget(name: "WeirCoreTests", dependencies: ["WeirCore"]),
+        .testTarget(name: "WeirExpressionTests", dependencies: ["WeirExpression", "WeirCore"]),
+        .testTarget(
+            name: "WeirStageTests",
+            dependencies: ["WeirCore"] + stages.map { .target(name: $0.name) }
+        ),
+    ] + stages.map { stage in
+        .executableTarget(
+            name: stage.name,
+            dependencies: stage.usesExpressions ? ["WeirCore", "WeirExpression"] : ["WeirCore"],
+            swiftSettings: optimize
+        )
+    }
+)
