@@ -19,7 +19,7 @@ let optimize: [SwiftSetting] = [
 
 let package = Package(
     name: "Weir",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: stages.map { .executable(name: $0.name, targets: [$0.name]) },
     targets: [
         .target(name: "WeirCore", swiftSettings: optimize, linkerSettings: [.linkedLibrary("m")]),

@@ -1,0 +1,111 @@
+/// One run of a stage from the command line: its parsed options, its operands, and the
+/// runtime configured by the common options.
+///
+/// Creating it handles what every stage shares: `--help`, `--version`, `--man` (prints the
+/// man page the repository commits), and usage errors (message, hint, exit status 2).
+package struct StageInvocation: Sendable {
+    /// The stage's declaration.
+    package let spec: StageSpec
+    /// All parsed options.
+    package let options: ParsedOptions
+    /// Operands not yet taken by the stage (what remains are input files).
+    package private(set) var operands: [String]
+
+    /// Parses the process's arguments, handling help, version and usage errors (which exit).
+    package init(_ spec: StageSpec, arguments: [String] = Array(CommandLine.arguments.dropFirst())) {
+        self.spec = spec
+        let manOption = OptionSpec.flag("man", help: "Print the man page (roff) and exit.")
+        do throws(UsageError) {
+            options = try ParsedOptions(arguments: arguments, options: spec.allOptions + [manOption])
+        } catch {
+            StageInvocation.exitWithUsageError(error.message, executableName: spec.executableName)
+        }
+        operands = options.operands
+        if options.flag("help") {
+            SystemIO.printOutput(HelpRenderer.helpText(spec))
+            SystemIO.exitNow(0)
+        }
+        if options.flag("version") {
+            SystemIO.printOutput("\(spec.executableName) \(weirVersion)\n")
+            SystemIO.exitNow(0)
+        }
+        if options.flag("man") {
+            SystemIO.printOutput(HelpRenderer.manPage(spec))
+            SystemIO.exitNow(0)
+        }
+    }
+
+    /// Takes the first operand (e.g. the expression); a usage error when there is none.
+    package mutating func takeOperand(_ name: String) -> String {
+        guard !operands.isEmpty else { usageError("missing \(name)") }
+        return operands.removeFirst()
+    }
+
+    /// Reports a usage error and exits with status 2.
+    package func usageError(_ message: String) -> Never {
+        StageInvocation.exitWithUsageError(message, executableName: spec.executableName)
+    }
+
+    /// Runs `body`, turning a thrown ``UsageError`` into a usage error exit.
+    package func checked<T>(_ body: () throws(UsageError) -> T) -> T {
+        do throws(UsageError) { return try body() } catch { usageError(error.message) }
+    }
+
+    private static func exitWithUsageError(_ message: String, executableName: String) -> Never {
+        SystemIO.printError("\(executableName): \(message)\nTry '\(executableName) --help' for more information.")
+        SystemIO.exitNow(2)
+    }
+
+    /// The runtime configuration from the common options; input files are the remaining operands.
+    package var configuration: RuntimeConfiguration {
+        checked { () throws(UsageError) in
+            var configuration = RuntimeConfiguration()
+            configuration.inputPaths = operands
+            configuration.outputPath = options.value("output")
+            configuration.jobs = try options.integer("jobs", default: SystemIO.processorCount, minimum: 1)
+            configuration.rejectPath = options.value("reject")
+            let policy = try options.choice("errors", ["fail", "skip", "reject"], default: configuration.rejectPath == nil ? "fail" : "reject")
+            configuration.errorPolicy = RuntimeConfiguration.ErrorPolicy(rawValue: policy)!
+            if configuration.errorPolicy == .reject, configuration.rejectPath == nil {
+                throw UsageError("--errors reject needs --reject FILE")
+            }
+            if configuration.rejectPath != nil, configuration.errorPolicy != .reject {
+                throw UsageError("--reject FILE goes with --errors reject (or leave --errors out)")
+            }
+            configuration.quiet = options.flag("quiet")
+            configuration.maxRecordBytes = try options.byteSize("max-line-bytes", default: 64 << 20)
+            configuration.showProgress = options.flag("progress")
+            configuration.printStats = options.flag("stats")
+            return configuration
+        }
+    }
+
+    /// Runs a per-record stage over NDJSON lines (or `framer`'s records) with `sink`.
+    package func run<Transform: RecordTransform, Framer: RecordFramer, Sink: OutputSink>(
+        framer: Framer = LineFramer(),
+        decoder: (any InputDecoder)? = nil,
+        sink: Sink = PassThroughSink(),
+        makeTransform: @escaping @Sendable () -> Transform
+    ) async -> Never {
+        let runtime = StageRuntime(configuration: configuration, executableName: spec.executableName)
+        await runtime.run(framer: framer, decoder: decoder, sink: sink) { RecordChunkTransform(makeTransform()) }
+    }
+
+    /// Runs a stage that works on whole chunks (CSV parsing, batched I/O).
+    package func runChunks<Transform: ChunkTransform, Framer: RecordFramer, Sink: OutputSink>(
+        framer: Framer,
+        decoder: (any InputDecoder)? = nil,
+        sink: Sink = PassThroughSink(),
+        makeTransform: @escaping @Sendable () -> Transform
+    ) async -> Never {
+        let runtime = StageRuntime(configuration: configuration, executableName: spec.executableName)
+        await runtime.run(framer: framer, decoder: decoder, sink: sink, makeTransform: makeTransform)
+    }
+}
+
+extension SystemIO {
+    /// Writes text to standard output, ignoring a closed pipe.
+    package static func printOutput(_ text: String) {
+        _ = try? writeAll(standardOutput, Array(text.utf8), name: "<stdout>")
+    }
+}

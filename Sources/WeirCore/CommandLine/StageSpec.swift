@@ -1,0 +1,130 @@
+/// Everything a user can read about a stage, declared once.
+///
+/// A stage's file opens with its `StageSpec`; ``HelpRenderer`` turns it into `--help` text
+/// and the committed man page, so the two cannot drift, and a test runs every
+/// ``StageExample`` so the documentation cannot rot.
+package struct StageSpec: Sendable {
+    /// The verb after `weir-`: `cat`, `from-csv`.
+    package var name: String
+    /// One line: what the stage does (starts with a verb, no final period).
+    package var summary: String
+    /// The operands after the options, e.g. `EXPR [FILE...]`.
+    package var operands: String
+    /// Paragraphs describing the stage (plain text; blank line between paragraphs).
+    package var description: String
+    /// The stage's own options; the common ones (``CommonOptions``) are added for it.
+    package var options: [OptionSpec]
+    /// Worked examples: each with input and the exact expected output.
+    package var examples: [StageExample]
+    /// Which common options apply (a generator stage has no `--errors` on input, say).
+    package var commonOptions: [OptionSpec]
+    /// Extra man page sections (title, text).
+    package var notes: [(title: String, text: String)]
+
+    /// The executable's name, `weir-NAME`.
+    package var executableName: String { "weir-\(name)" }
+
+    package init(
+        name: String,
+        summary: String,
+        operands: String = "[FILE...]",
+        description: String,
+        options: [OptionSpec] = [],
+        examples: [StageExample] = [],
+        commonOptions: [OptionSpec] = CommonOptions.all,
+        notes: [(title: String, text: String)] = []
+    ) {
+        self.name = name
+        self.summary = summary
+        self.operands = operands
+        self.description = description
+        self.options = options
+        self.examples = examples
+        self.commonOptions = commonOptions
+        self.notes = notes
+    }
+
+    /// The stage's options followed by the common ones.
+    package var allOptions: [OptionSpec] { options + commonOptions }
+}
+
+/// One command-line option.
+package struct OptionSpec: Sendable {
+    /// The long name without dashes: `errors` for `--errors`.
+    package var long: String
+    /// The short letter, if any: `o` for `-o`.
+    package var short: Character?
+    /// The value's placeholder (`FILE`, `N`); nil for a flag.
+    package var valueName: String?
+    /// The default, as shown in help (`fail`); nil when there is none worth showing.
+    package var defaultValue: String?
+    /// What the option does, one or two sentences.
+    package var help: String
+    /// True when the option may be given several times (values accumulate).
+    package var repeatable: Bool
+    /// How many values the option takes (2 for `--arg NAME VALUE`); 1 for value options.
+    package var arity: Int
+
+    /// An option that takes a value.
+    package static func value(
+        _ long: String, short: Character? = nil, _ valueName: String, default defaultValue: String? = nil,
+        repeatable: Bool = false, arity: Int = 1, help: String
+    ) -> OptionSpec {
+        OptionSpec(long: long, short: short, valueName: valueName, defaultValue: defaultValue, help: help, repeatable: repeatable, arity: arity)
+    }
+
+    /// An option without a value.
+    package static func flag(_ long: String, short: Character? = nil, help: String) -> OptionSpec {
+        OptionSpec(long: long, short: short, valueName: nil, defaultValue: nil, help: help, repeatable: false, arity: 0)
+    }
+
+    /// True when the option takes no value.
+    package var isFlag: Bool { valueName == nil }
+
+    /// `-o, --output FILE` as shown in help.
+    package var usageText: String {
+        var text = short.map { "-\($0), " } ?? "    "
+        text += "--\(long)"
+        if let valueName { text += " \(valueName)" }
+        return text
+    }
+}
+
+/// A worked example: a command line, the input it reads, and the output it must print.
+package struct StageExample: Sendable {
+    /// What the example shows, one line.
+    package var title: String
+    /// The command line, starting with the executable name.
+    package var command: String
+    /// The standard input given to the command.
+    package var input: String
+    /// The exact standard output expected.
+    package var output: String
+
+    package init(_ title: String, command: String, input: String, output: String) {
+        self.title = title
+        self.command = command
+        self.input = input
+        self.output = output
+    }
+}
+
+/// The options every stage shares (CONVENTIONS.md), implemented by the runtime.
+package enum CommonOptions {
+    package static let output = OptionSpec.value("output", short: "o", "FILE", help: "Write to FILE instead of standard output, atomically (a temporary file renamed at the end).")
+    package static let jobs = OptionSpec.value("jobs", short: "j", "N", default: "number of cores", help: "Worker tasks for the per-record work. Output order never depends on N.")
+    package static let errors = OptionSpec.value("errors", "MODE", default: "fail", help: "What a bad record does: fail (stop, exit 1), skip (drop it, report on stderr, exit 0), reject (write it to the --reject file and go on).")
+    package static let reject = OptionSpec.value("reject", "FILE", help: "Write each bad record to FILE as {\"file\",\"line\",\"error\",\"input\"}; implies --errors reject.")
+    package static let quiet = OptionSpec.flag("quiet", short: "q", help: "With --errors skip, count bad records instead of reporting each one.")
+    package static let maxLineBytes = OptionSpec.value("max-line-bytes", "N", default: "67108864", help: "The longest input record accepted; a longer one is a bad record (suffixes K, M, G allowed).")
+    package static let progress = OptionSpec.flag("progress", help: "Show records, bytes and rate on standard error while running.")
+    package static let stats = OptionSpec.flag("stats", help: "At the end, print one JSON line of counts and elapsed time on standard error.")
+    package static let help = OptionSpec.flag("help", short: "h", help: "Show this help and exit.")
+    package static let version = OptionSpec.flag("version", help: "Show the version and exit.")
+
+    /// All common options, in the order help lists them.
+    package static let all: [OptionSpec] = [output, jobs, errors, reject, quiet, maxLineBytes, progress, stats, help, version]
+}
+
+/// The toolkit's version, printed by `--version`.
+package let weirVersion = "0.1.0"

@@ -1,0 +1,178 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A failed system call, with the `errno` it set and a message a user understands.
+///
+/// This file is the one seam between Weir and POSIX I/O: every `open`, `read`, `write`,
+/// `rename` and `unlink` goes through ``SystemIO``, so errors are typed and worded once.
+package struct IOError: Error, Sendable, CustomStringConvertible {
+    /// The `errno` value.
+    package var code: Int32
+    /// What was being done to what, e.g. `cannot open 'x.json'`.
+    package var context: String
+
+    package init(code: Int32, context: String) {
+        self.code = code
+        self.context = context
+    }
+
+    /// True when the reader of our output went away (`EPIPE`).
+    package var isBrokenPipe: Bool { code == EPIPE }
+
+    /// `context: strerror(code)`, e.g. `cannot open 'x.json': No such file or directory`.
+    package var description: String { "\(context): \(SystemIO.errorMessage(code))" }
+}
+
+/// Thin wrappers over the POSIX calls Weir uses, turning `errno` into ``IOError``.
+package enum SystemIO {
+    /// The standard input, output and error descriptors.
+    package static let standardInput: Int32 = 0
+    package static let standardOutput: Int32 = 1
+    package static let standardError: Int32 = 2
+
+    /// `strerror` text for an `errno` value.
+    package static func errorMessage(_ code: Int32) -> String {
+        guard let text = strerror(code) else { return "error \(code)" }
+        return String(cString: text)
+    }
+
+    /// Opens `path` for reading.
+    package static func openForReading(_ path: String) throws(IOError) -> Int32 {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        if descriptor < 0 { throw IOError(code: errno, context: "cannot open '\(path)'") }
+        return descriptor
+    }
+
+    /// Creates (or truncates) `path` for writing with mode 0644 (less the umask).
+    package static func createForWriting(_ path: String, exclusive: Bool = false) throws(IOError) -> Int32 {
+        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC)
+        let descriptor = open(path, flags, 0o644)
+        if descriptor < 0 { throw IOError(code: errno, context: "cannot create '\(path)'") }
+        return descriptor
+    }
+
+    /// Reads up to `count` bytes into `buffer`; returns 0 at end of input. Retries on `EINTR`.
+    package static func read(_ descriptor: Int32, into buffer: UnsafeMutableRawPointer, count: Int, name: String) throws(IOError) -> Int {
+        while true {
+            let result = Glibc.read(descriptor, buffer, count)
+            if result >= 0 { return result }
+            if errno == EINTR { continue }
+            if errno == EAGAIN { waitUntilReadable(descriptor); continue }
+            throw IOError(code: errno, context: "cannot read '\(name)'")
+        }
+    }
+
+    /// Writes all of `bytes`, retrying on short writes and `EINTR`.
+    package static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, name: String) throws(IOError) {
+        guard var pointer = bytes.baseAddress else { return }
+        var remaining = bytes.count
+        while remaining > 0 {
+            let result = Glibc.write(descriptor, pointer, remaining)
+            if result < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN { waitUntilWritable(descriptor); continue }
+                throw IOError(code: errno, context: "cannot write '\(name)'")
+            }
+            pointer += result
+            remaining -= result
+        }
+    }
+
+    /// Writes all of `bytes` (an array) to `descriptor`.
+    package static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], name: String) throws(IOError) {
+        try bytes.withBytes { (buffer) throws(IOError) in try writeAll(descriptor, buffer, name: name) }
+    }
+
+    /// True when `descriptor` has data (or end of input) ready to read right now.
+    package static func isReadableNow(_ descriptor: Int32) -> Bool {
+        var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&request, 1, 0) > 0
+    }
+
+    private static func waitUntilReadable(_ descriptor: Int32) {
+        var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        _ = poll(&request, 1, -1)
+    }
+
+    private static func waitUntilWritable(_ descriptor: Int32) {
+        var request = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+        _ = poll(&request, 1, -1)
+    }
+
+    /// `fsync`s and closes a descriptor opened for writing, reporting failures (a full disk
+    /// can surface only here).
+    package static func close(_ descriptor: Int32, name: String, sync: Bool = false) throws(IOError) {
+        if sync, fsync(descriptor) != 0, errno != EINVAL, errno != EROFS {
+            let code = errno
+            _ = Glibc.close(descriptor)
+            throw IOError(code: code, context: "cannot write '\(name)'")
+        }
+        if Glibc.close(descriptor) != 0, errno != EINTR {
+            throw IOError(code: errno, context: "cannot write '\(name)'")
+        }
+    }
+
+    /// Closes a descriptor opened for reading, ignoring errors.
+    package static func closeQuietly(_ descriptor: Int32) {
+        _ = Glibc.close(descriptor)
+    }
+
+    /// Renames `from` to `to` atomically.
+    package static func rename(_ from: String, to: String) throws(IOError) {
+        if Glibc.rename(from, to) != 0 { throw IOError(code: errno, context: "cannot rename '\(from)' to '\(to)'") }
+    }
+
+    /// Removes a file, ignoring errors.
+    package static func unlinkQuietly(_ path: String) {
+        _ = unlink(path)
+    }
+
+    /// The size of a regular file, or nil for pipes, terminals and errors.
+    package static func regularFileSize(_ descriptor: Int32) -> Int? {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int(info.st_size)
+    }
+
+    /// True when `descriptor` is a terminal.
+    package static func isTerminal(_ descriptor: Int32) -> Bool { isatty(descriptor) != 0 }
+
+    /// Writes a message to standard error, ignoring failures (there is nowhere else to report them).
+    package static func printError(_ message: String, terminator: String = "\n") {
+        var line = message
+        if !line.hasSuffix(terminator) { line += terminator }
+        var bytes = Array(line.utf8)
+        bytes.withUnsafeMutableBytes { buffer in
+            _ = try? writeAll(standardError, UnsafeRawBufferPointer(buffer), name: "<stderr>")
+        }
+    }
+
+    /// The number of CPUs this process may run on.
+    package static var processorCount: Int {
+        let count = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        return count > 0 ? count : 1
+    }
+
+    /// Monotonic time in seconds.
+    package static func monotonicSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
+    /// Ends the process now with `status`, without running atexit handlers or waiting for tasks.
+    package static func exitNow(_ status: Int32) -> Never {
+        _exit(status)
+    }
+
+    /// The value of an environment variable.
+    package static func environment(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        return String(cString: value)
+    }
+}

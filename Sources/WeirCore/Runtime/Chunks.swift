@@ -1,0 +1,138 @@
+/// A piece of input made of whole records, cut by the reader and handed to one worker.
+///
+/// Chunks, not records, cross task boundaries: a chunk holds a few hundred KiB (hundreds or
+/// thousands of records), so the cost of a hop between tasks is paid once per chunk.
+package struct InputChunk: Sendable {
+    /// Position in the whole run: 0, 1, 2, … (the ordered writer restores this order).
+    package var sequence: Int
+    /// The bytes of whole records (possibly with separators between them, see ``records``).
+    package var bytes: [UInt8]
+    /// The input file's name as given (`-` for standard input).
+    package var fileName: String
+    /// The 1-based physical line number of `bytes[0]` in the file.
+    package var firstLine: Int
+    /// Record ranges found by the framer, or nil when every non-blank line is a record.
+    package var records: [Range<Int>]?
+    /// Per-file state from the framer (a CSV header, say), the same for every chunk of a file.
+    package var fileContext: (any Sendable)?
+    /// A problem the reader found instead of records (an over-long record, an unreadable file).
+    package var readerProblem: RecordProblem?
+    /// The number of input bytes this chunk stands for (for progress; may exceed `bytes.count`).
+    package var inputByteCount: Int
+}
+
+/// Where a record came from: its file, line and the file's framer state.
+package struct RecordPosition: Sendable {
+    /// The input file's name as given (`-` for standard input).
+    package var fileName: String
+    /// The 1-based line on which the record starts.
+    package var line: Int
+    /// The framer's per-file state (e.g. a CSV header), if any.
+    package var fileContext: (any Sendable)?
+
+    package init(fileName: String, line: Int, fileContext: (any Sendable)? = nil) {
+        self.fileName = fileName
+        self.line = line
+        self.fileContext = fileContext
+    }
+
+    /// `FILE` as shown in messages: `<stdin>` for standard input.
+    package var displayName: String { fileName == "-" ? "<stdin>" : fileName }
+}
+
+/// Why one record could not be processed. Thrown by a stage's per-record work.
+package struct RecordError: Error, Sendable {
+    /// What is wrong, e.g. `expected ',' or '}' after an object value`.
+    package var message: String
+    /// The 1-based byte column within the record's first line, when known.
+    package var column: Int?
+    /// The 1-based line offset within the record (for multi-line records), 0 for the first line.
+    package var lineOffset: Int
+
+    package init(_ message: String, column: Int? = nil, lineOffset: Int = 0) {
+        self.message = message
+        self.column = column
+        self.lineOffset = lineOffset
+    }
+
+    /// A record error from a JSON parse error at a byte offset within the record.
+    package init(_ error: JSONError, in record: UnsafeRawBufferPointer) {
+        var line = 0
+        var lineStart = 0
+        let end = min(error.offset, record.count)
+        for index in 0..<end where record[index] == 0x0A {
+            line += 1
+            lineStart = index + 1
+        }
+        self.init(error.message, column: error.offset - lineStart + 1, lineOffset: line)
+    }
+}
+
+/// A bad record as the writer reports it: where, what, and the raw input.
+package struct RecordProblem: Sendable {
+    /// The input file's name (`-` for standard input).
+    package var fileName: String
+    /// The 1-based line of the problem.
+    package var line: Int
+    /// The 1-based column, when known.
+    package var column: Int?
+    /// What is wrong.
+    package var message: String
+    /// The record's raw bytes (for the reject file and the excerpt).
+    package var input: [UInt8]
+    /// True when `input` is only the start of the record (an over-long one).
+    package var inputTruncated: Bool = false
+    /// How far into its chunk's output the problem sits (output before it is written first).
+    package var outputOffset: Int
+    /// True for a problem with the input as a whole (an unreadable file): never skipped.
+    package var isFatal: Bool = false
+
+    package init(fileName: String, line: Int, column: Int?, message: String, input: [UInt8], inputTruncated: Bool = false, outputOffset: Int, isFatal: Bool = false) {
+        self.fileName = fileName
+        self.line = line
+        self.column = column
+        self.message = message
+        self.input = input
+        self.inputTruncated = inputTruncated
+        self.outputOffset = outputOffset
+        self.isFatal = isFatal
+    }
+}
+
+/// What a worker made of one chunk: output bytes, counts, and the problems in order.
+package struct ChunkOutput: Sendable {
+    /// The chunk's sequence number.
+    package var sequence: Int
+    /// Output bytes (whole NDJSON lines for most stages; the sink decides how to write them).
+    package var bytes: [UInt8] = []
+    /// Bad records, in input order, each with its offset into ``bytes``.
+    package var problems: [RecordProblem] = []
+    /// Records read from the input.
+    package var recordsRead = 0
+    /// Records written to the output (a record may yield several, or none).
+    package var recordsWritten = 0
+    /// Records deliberately dropped by the stage's logic (a filter saying no).
+    package var recordsDropped = 0
+    /// Input bytes this chunk stood for (for progress).
+    package var inputByteCount = 0
+    /// Set when the first problem must end the run (`--errors fail`): nothing after it was processed.
+    package var stopped = false
+    /// True when problems must stop processing (`--errors fail`).
+    package let stopsAtFirstProblem: Bool
+
+    package init(sequence: Int, stopsAtFirstProblem: Bool, inputByteCount: Int) {
+        self.sequence = sequence
+        self.stopsAtFirstProblem = stopsAtFirstProblem
+        self.inputByteCount = inputByteCount
+    }
+
+    /// Records a bad record at the current output position; returns false when processing must stop.
+    @discardableResult
+    package mutating func report(_ error: RecordError, at position: RecordPosition, input: UnsafeRawBufferPointer) -> Bool {
+        problems.append(RecordProblem(
+            fileName: position.fileName, line: position.line + error.lineOffset, column: error.column,
+            message: error.message, input: Array(input), outputOffset: bytes.count))
+        if stopsAtFirstProblem { stopped = true }
+        return !stopsAtFirstProblem
+    }
+}

@@ -1,0 +1,69 @@
+/// Cuts a stream of input bytes into chunks that end on record boundaries.
+///
+/// The reader calls ``frame(_:isEndOfInput:)`` with the unconsumed input (which always starts
+/// at a record boundary) and ships the returned prefix to a worker as one chunk. NDJSON's
+/// framer (``LineFramer``) just finds the last line end; a CSV framer must track quotes; the
+/// JSON-text framer of `weir-from-json` finds the elements of a top-level array. A framer
+/// is sequential and may keep state across calls within a file.
+package protocol RecordFramer: Sendable {
+    /// Called at the start of every input file (before any ``frame(_:isEndOfInput:)``).
+    mutating func beginFile(name: String)
+
+    /// Returns the prefix of `bytes` that holds only whole records. `length == 0` asks for
+    /// more input (the reader reads more and calls again). At end of input the framer must
+    /// consume everything or throw. Bytes that are not records (a CSV header, the `[` and
+    /// commas of a JSON array) may be consumed and left out of ``FramedRecords/records``.
+    mutating func frame(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) throws(RecordError) -> FramedRecords
+
+    /// Discards the record that starts `bytes` because it is too long: returns how many bytes
+    /// to drop through its end, or nil when its end is not in `bytes` (all of `bytes` is
+    /// dropped and the reader calls again with what follows).
+    mutating func skipRecord(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) -> Int?
+}
+
+/// What a framer cut off the front of the input.
+package struct FramedRecords: Sendable {
+    /// How many bytes are consumed (whole records and any separators between them).
+    package var length: Int
+    /// The records' byte ranges within the consumed prefix, or nil when every non-blank line is a record.
+    package var records: [Range<Int>]?
+    /// Per-file state to hand to the workers with this chunk (e.g. a CSV header).
+    package var fileContext: (any Sendable)?
+
+    package init(length: Int, records: [Range<Int>]? = nil, fileContext: (any Sendable)? = nil) {
+        self.length = length
+        self.records = records
+        self.fileContext = fileContext
+    }
+}
+
+/// The NDJSON framer: every line is a record.
+package struct LineFramer: RecordFramer {
+    package init() {}
+
+    package mutating func beginFile(name: String) {}
+
+    package mutating func frame(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) throws(RecordError) -> FramedRecords {
+        if isEndOfInput { return FramedRecords(length: bytes.count) }
+        guard let newline = ByteSearch.lastIndex(of: 0x0A, in: bytes) else { return FramedRecords(length: 0) }
+        return FramedRecords(length: newline + 1)
+    }
+
+    package mutating func skipRecord(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) -> Int? {
+        guard let base = bytes.baseAddress, let newline = memchr(base, 0x0A, bytes.count) else { return nil }
+        return base.distance(to: UnsafeRawPointer(newline)) + 1
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Turns raw input bytes into UTF-8 before framing (e.g. `--encoding latin1` or `utf-16`).
+package protocol InputDecoder: Sendable {
+    /// Called at the start of every input file.
+    mutating func beginFile(name: String)
+    /// Decodes `bytes`, appending UTF-8 to `output`; may keep an incomplete sequence for the
+    /// next call. At end of input, an incomplete sequence is an error.
+    mutating func decode(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool, into output: inout [UInt8]) throws(RecordError)
+}

@@ -1,0 +1,203 @@
+/// Reads the input files in order and cuts them into ``InputChunk``s of whole records.
+///
+/// Large `read(2)` calls go straight into each chunk's own buffer; only the incomplete
+/// record at the end of a read is copied into the next chunk. A chunk is shipped when it
+/// reaches ``chunkSize`` or when no more input is ready right now (so `tail -f | weir-…`
+/// sees records promptly). A record longer than `maxRecordBytes` is never buffered whole:
+/// it is reported as a problem and skipped.
+package struct InputReader: Sendable {
+    /// The target size of a chunk in bytes.
+    package var chunkSize = 256 * 1024
+    /// The longest record accepted (`--max-line-bytes`).
+    package var maxRecordBytes: Int
+    /// The input files (`-` is standard input).
+    package var paths: [String]
+
+    package init(paths: [String], maxRecordBytes: Int) {
+        self.paths = paths.isEmpty ? ["-"] : paths
+        self.maxRecordBytes = maxRecordBytes
+    }
+
+    /// How many bytes of a too-long record are kept for its report.
+    private static let problemExcerptBytes = 1024
+
+    /// Reads every file, calling `ship` with each chunk after taking a permit from `permits`.
+    /// Returns the number of chunks shipped.
+    package func run<Framer: RecordFramer>(
+        framer: Framer, decoder: (any InputDecoder)?, permits: AsyncSemaphore, ship: (InputChunk) -> Void
+    ) async -> Int {
+        var framer = framer
+        var decoder = decoder
+        var sequence = 0
+        func send(_ chunk: InputChunk) {
+            var chunk = chunk
+            chunk.sequence = sequence
+            ship(chunk)
+            sequence += 1
+        }
+        for path in paths {
+            await permits.acquire()
+            let descriptor: Int32
+            do throws(IOError) {
+                descriptor = path == "-" ? SystemIO.standardInput : try SystemIO.openForReading(path)
+            } catch {
+                send(problemChunk(sequence: sequence, path: path, line: 0, message: error.description, isFatal: true))
+                continue
+            }
+            permits.release()
+            framer.beginFile(name: path)
+            decoder?.beginFile(name: path)
+            let fileSize = SystemIO.regularFileSize(descriptor)
+            var file = FileState(descriptor: descriptor, path: path)
+            await readFile(&file, framer: &framer, decoder: &decoder, fileSize: fileSize, permits: permits, send: send)
+            if path != "-" { SystemIO.closeQuietly(descriptor) }
+        }
+        return sequence
+    }
+
+    private struct FileState {
+        let descriptor: Int32
+        let path: String
+        var pending: [UInt8] = []
+        var endOfInput = false
+        var line = 1
+        var atFileStart = true
+        var rawBuffer: [UInt8] = []
+    }
+
+    private func readFile<Framer: RecordFramer>(
+        _ file: inout FileState, framer: inout Framer, decoder: inout (any InputDecoder)?, fileSize: Int?,
+        permits: AsyncSemaphore, send: (InputChunk) -> Void
+    ) async {
+        while true {
+            await permits.acquire()
+            // Fill: at least one read when more input may come, then more while it is ready.
+            do throws(RecordError) {
+                if !file.endOfInput {
+                    try fill(&file, decoder: &decoder, target: max(chunkSize, file.pending.count + 1))
+                }
+            } catch {
+                send(problemChunk(sequence: 0, path: file.path, line: file.line, message: error.message, isFatal: true))
+                return
+            }
+            if file.pending.isEmpty && file.endOfInput {
+                permits.release()
+                return
+            }
+            let framed: FramedRecords
+            do throws(RecordError) {
+                framed = try file.pending.withBytes { (buffer) throws(RecordError) in
+                    try framer.frame(buffer, isEndOfInput: file.endOfInput)
+                }
+            } catch {
+                var problem = problemChunk(sequence: 0, path: file.path, line: file.line + error.lineOffset, message: error.message, isFatal: false)
+                problem.readerProblem?.column = error.column
+                problem.readerProblem?.input = Array(file.pending.prefix(Self.problemExcerptBytes))
+                problem.readerProblem?.inputTruncated = file.pending.count > Self.problemExcerptBytes
+                send(problem)
+                file.pending.removeAll()
+                if file.endOfInput { return }
+                continue
+            }
+            if framed.length > 0 {
+                let rest = Array(file.pending[framed.length...])
+                var bytes = file.pending
+                file.pending = rest  // `bytes` now owns the buffer alone: truncating it copies nothing
+                bytes.removeSubrange(framed.length...)
+                let lines = bytes.withUnsafeBytes { LineCounter.count($0) }
+                send(InputChunk(
+                    sequence: 0, bytes: bytes, fileName: file.path, firstLine: file.line, records: framed.records,
+                    fileContext: framed.fileContext, readerProblem: nil, inputByteCount: bytes.count))
+                file.line += lines
+            } else if file.pending.count >= maxRecordBytes {
+                await skipOversizedRecord(&file, framer: &framer, decoder: &decoder, send: send)
+            } else {
+                permits.release()  // nothing shipped yet: read more
+            }
+        }
+    }
+
+    /// Reports the record at the front of `pending` as too long and discards it, reading on
+    /// until its end without keeping more than one buffer of it.
+    private func skipOversizedRecord<Framer: RecordFramer>(
+        _ file: inout FileState, framer: inout Framer, decoder: inout (any InputDecoder)?, send: (InputChunk) -> Void
+    ) async {
+        var chunk = problemChunk(
+            sequence: 0, path: file.path, line: file.line,
+            message: "record longer than --max-line-bytes (\(maxRecordBytes) bytes)", isFatal: false)
+        chunk.readerProblem?.input = Array(file.pending.prefix(Self.problemExcerptBytes))
+        chunk.readerProblem?.inputTruncated = true
+        var skippedBytes = 0
+        while true {
+            let dropped = file.pending.withUnsafeBytes { framer.skipRecord($0, isEndOfInput: file.endOfInput) }
+            let dropCount = dropped ?? file.pending.count
+            file.line += file.pending.withUnsafeBytes { LineCounter.count(UnsafeRawBufferPointer(rebasing: $0[0..<dropCount])) }
+            skippedBytes += dropCount
+            file.pending.removeSubrange(0..<dropCount)
+            if dropped != nil || file.endOfInput { break }
+            do throws(RecordError) {
+                try fill(&file, decoder: &decoder, target: chunkSize)
+            } catch {
+                break
+            }
+        }
+        chunk.inputByteCount = skippedBytes
+        send(chunk)
+    }
+
+    /// Reads into `pending` until it holds `target` bytes, input is not ready, or it ends.
+    private func fill(_ file: inout FileState, decoder: inout (any InputDecoder)?, target: Int) throws(RecordError) {
+        var first = true
+        while file.pending.count < target, !file.endOfInput {
+            if !first, !SystemIO.isReadableNow(file.descriptor) { break }
+            first = false
+            let want = max(target - file.pending.count, 64 * 1024)
+            let got: Int
+            do throws(IOError) {
+                if decoder == nil {
+                    got = try appendRead(file.descriptor, into: &file.pending, count: want, name: file.path)
+                } else {
+                    file.rawBuffer.removeAll(keepingCapacity: true)
+                    got = try appendRead(file.descriptor, into: &file.rawBuffer, count: want, name: file.path)
+                }
+            } catch {
+                throw RecordError(error.description)
+            }
+            if got == 0 { file.endOfInput = true }
+            if decoder != nil {
+                let raw = file.rawBuffer
+                try raw.withBytes { (buffer) throws(RecordError) in
+                    try decoder!.decode(buffer, isEndOfInput: file.endOfInput, into: &file.pending)
+                }
+            }
+            if file.atFileStart, file.pending.count >= 3 || file.endOfInput {
+                file.atFileStart = false
+                if file.pending.starts(with: [0xEF, 0xBB, 0xBF]) { file.pending.removeFirst(3) }
+            }
+        }
+    }
+
+    /// Appends up to `count` bytes read from `descriptor` to `buffer`; returns how many (0 at end).
+    private func appendRead(_ descriptor: Int32, into buffer: inout [UInt8], count: Int, name: String) throws(IOError) -> Int {
+        let oldCount = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: count))
+        let got: Int
+        do throws(IOError) {
+            got = try buffer.withMutableBytes { (raw) throws(IOError) in
+                try SystemIO.read(descriptor, into: raw.baseAddress! + oldCount, count: count, name: name)
+            }
+        } catch {
+            buffer.removeSubrange(oldCount...)
+            throw error
+        }
+        buffer.removeSubrange((oldCount + got)...)
+        return got
+    }
+
+    private func problemChunk(sequence: Int, path: String, line: Int, message: String, isFatal: Bool) -> InputChunk {
+        InputChunk(
+            sequence: sequence, bytes: [], fileName: path, firstLine: line, records: nil, fileContext: nil,
+            readerProblem: RecordProblem(fileName: path, line: line, column: nil, message: message, input: [], outputOffset: 0, isFatal: isFatal),
+            inputByteCount: 0)
+    }
+}
