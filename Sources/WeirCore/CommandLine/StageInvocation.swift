@@ -14,9 +14,12 @@ package struct StageInvocation: Sendable {
     /// Parses the process's arguments, handling help, version and usage errors (which exit).
     package init(_ spec: StageSpec, arguments: [String] = Array(CommandLine.arguments.dropFirst())) {
         self.spec = spec
-        let manOption = OptionSpec.flag("man", help: "Print the man page (roff) and exit.")
+        let hiddenOptions = [
+            OptionSpec.flag("man", help: "Print the man page (roff) and exit."),
+            OptionSpec.flag("examples", help: "Print the help examples as JSON lines (for the tests) and exit."),
+        ]
         do throws(UsageError) {
-            options = try ParsedOptions(arguments: arguments, options: spec.allOptions + [manOption])
+            options = try ParsedOptions(arguments: arguments, options: spec.allOptions + hiddenOptions)
         } catch {
             StageInvocation.exitWithUsageError(error.message, executableName: spec.executableName)
         }
@@ -31,6 +34,16 @@ package struct StageInvocation: Sendable {
         }
         if options.flag("man") {
             SystemIO.printOutput(HelpRenderer.manPage(spec))
+            SystemIO.exitNow(0)
+        }
+        if options.flag("examples") {
+            for example in spec.examples {
+                let entry = JSONValue.object(JSONObject([
+                    ("title", .string(example.title)), ("command", .string(example.command)),
+                    ("input", .string(example.input)), ("output", .string(example.output)),
+                ]))
+                SystemIO.printOutput(JSONWriter.string(entry) + "\n")
+            }
             SystemIO.exitNow(0)
         }
     }

@@ -36,6 +36,8 @@ package struct StageRuntime: Sendable {
         makeTransform: @escaping @Sendable () -> Transform
     ) async -> Never {
         signal(SIGPIPE, SIG_IGN)
+        SystemIO.enlargePipeBuffer(SystemIO.standardInput)
+        SystemIO.enlargePipeBuffer(SystemIO.standardOutput)
         let configuration = self.configuration
         var writer: OrderedWriter<Sink>
         do throws(IOError) {

@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+
+/// The documentation cannot rot: every help example runs, and every man page is current.
+@Suite struct DocumentationTests {
+    static let stages = StageHarness.stageNames
+
+    @Test("every stage is built and found") func stagesExist() {
+        #expect(Self.stages.contains("weir-cat"), "no weir-* executables in \(StageHarness.binDirectory.path)")
+    }
+
+    @Test("help examples give the output they show", arguments: stages)
+    func examplesRun(stage: String) throws {
+        let listing = try StageHarness.shell("\(stage) --examples")
+        #expect(listing.status == 0)
+        let examples = listing.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
+        #expect(!examples.isEmpty, "\(stage) has no examples")
+        for example in examples {
+            let result = try StageHarness.shell(example["command"]!, input: example["input"]!)
+            #expect(result.status == 0, "\(stage): '\(example["command"]!)' exited \(result.status): \(result.stderr)")
+            #expect(result.text == example["output"]!, "\(stage): '\(example["command"]!)' printed \(result.text)")
+        }
+    }
+
+    @Test("man pages are generated from the current spec", arguments: stages)
+    func manPageIsCurrent(stage: String) throws {
+        let generated = try StageHarness.shell("\(stage) --man").text
+        let path = StageHarness.repositoryRoot.appendingPathComponent("man/man1/\(stage).1")
+        let committed = (try? String(contentsOf: path, encoding: .utf8)) ?? "(missing)"
+        #expect(generated == committed, "man/man1/\(stage).1 is out of date: run bin/mkman")
+    }
+
+    @Test("--help, --version and usage errors follow the contract", arguments: stages)
+    func commonContract(stage: String) throws {
+        let help = try StageHarness.shell("\(stage) --help")
+        #expect(help.status == 0)
+        #expect(help.text.hasPrefix("Usage: \(stage) "))
+        let version = try StageHarness.shell("\(stage) --version")
+        #expect(version.text.hasPrefix("\(stage) "))
+        let bad = try StageHarness.shell("\(stage) --no-such-option")
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("Try '\(stage) --help'"))
+        #expect(bad.text.isEmpty)
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+
+/// Runs the built stage executables through real pipes, as a shell user would.
+enum StageHarness {
+    /// The folder holding the built executables (the test runner's own folder).
+    static let binDirectory: URL = {
+        let executable = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        var directory = executable.deletingLastPathComponent()
+        // The XCTest bundle layout puts the runner inside `Name.xctest/`; step out of it.
+        while directory.lastPathComponent.hasSuffix(".xctest") || directory.lastPathComponent == "MacOS" || directory.lastPathComponent == "Contents" {
+            directory = directory.deletingLastPathComponent()
+        }
+        return directory
+    }()
+
+    /// The repository root (for case folders and man pages).
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The outcome of a command.
+    struct Result {
+        var stdout: Data
+        var stderr: String
+        var status: Int32
+        var text: String { String(decoding: stdout, as: UTF8.self) }
+        var lines: [String] { text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(text.hasSuffix("\n") ? 1 : 0).map(String.init) }
+    }
+
+    /// Runs a shell command line with the executables first on PATH, feeding `input`.
+    static func shell(_ command: String, input: Data = Data(), directory: URL? = nil, environment: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-o", "pipefail", "-c", command]
+        var env = ProcessInfo.processInfo.environment
+        env["PATH"] = binDirectory.path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
+        env["LC_ALL"] = "C.UTF-8"
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        if let directory { process.currentDirectoryURL = directory }
+        let stdinPipe = Pipe(), stdoutPipe = Pipe(), stderrPipe = Pipe()
+        process.standardInput = stdinPipe
+        process.standardOutput = stdoutPipe
+        process.standardError = stderrPipe
+        try process.run()
+        // Feed input and drain outputs concurrently so large data cannot deadlock.
+        let group = DispatchGroup()
+        var stdoutData = Data(), stderrData = Data()
+        DispatchQueue.global().async(group: group) {
+            stdinPipe.fileHandleForWriting.write(input)
+            try? stdinPipe.fileHandleForWriting.close()
+        }
+        DispatchQueue.global().async(group: group) { stdoutData = stdoutPipe.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: group) { stderrData = stderrPipe.fileHandleForReading.readDataToEndOfFile() }
+        group.wait()
+        process.waitUntilExit()
+        return Result(stdout: stdoutData, stderr: String(decoding: stderrData, as: UTF8.self), status: process.terminationStatus)
+    }
+
+    /// Runs a shell command line with text input.
+    static func shell(_ command: String, input: String, environment: [String: String] = [:]) throws -> Result {
+        try shell(command, input: Data(input.utf8), environment: environment)
+    }
+
+    /// The names of all stages that are built (`weir-*` in the build folder).
+    static var stageNames: [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: binDirectory.path)) ?? []
+        return names.filter { $0.hasPrefix("weir-") && !$0.contains(".") }.sorted()
+    }
+
+    /// A fresh temporary directory.
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("weir-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
