@@ -1,0 +1,91 @@
+/// The column names of a CSV file, made unique, with their JSON keys escaped once.
+///
+/// Names come from the header row, from `--columns`, or are the column numbers (`1`,
+/// `2`, …) for `--no-header`. A name repeated in the header gets a suffix (`a`, `a_2`,
+/// `a_3`, skipping suffixes that are real names); an empty name becomes its column number,
+/// so every key of every output object is distinct and non-empty.
+package struct CSVHeader: Sendable, Equatable {
+    /// The unique names, one per column.
+    package let names: [String]
+    /// `,"name":` for every column, back to back (``keyRange(_:)`` finds one).
+    private let keyBytes: [UInt8]
+    /// Where each column's `,"name":` starts in `keyBytes`, plus the end.
+    private let keyOffsets: [Int]
+
+    /// A header with the given names, made unique.
+    package init(names rawNames: [String]) {
+        let names = Self.uniqueNames(rawNames)
+        self.names = names
+        var bytes: [UInt8] = []
+        var offsets: [Int] = []
+        for name in names {
+            offsets.append(bytes.count)
+            bytes.append(UInt8(ascii: ","))
+            JSONWriter.writeString(name, into: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+        }
+        offsets.append(bytes.count)
+        keyBytes = bytes
+        keyOffsets = offsets
+    }
+
+    /// The header `1`, `2`, … `count`, for files without a header row.
+    package static func numbered(_ count: Int) -> CSVHeader {
+        CSVHeader(names: (0..<count).map { String($0 + 1) })
+    }
+
+    /// The header named by the current record of `tokenizer` (doubled quotes undone).
+    package static func from(_ tokenizer: CSVTokenizer) -> CSVHeader {
+        CSVHeader(names: tokenizer.fields.map { $0.text(in: tokenizer.chunk, quote: tokenizer.dialect.quote) })
+    }
+
+    /// The number of columns.
+    package var count: Int { names.count }
+
+    /// The bytes `,"name":` of column `index` (without the comma when `first`).
+    @inline(__always)
+    package func withKey<R>(_ index: Int, first: Bool, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        keyBytes.withUnsafeBufferPointer { all in
+            let start = keyOffsets[index] + (first ? 1 : 0)
+            return body(UnsafeBufferPointer(rebasing: all[start..<keyOffsets[index + 1]]))
+        }
+    }
+
+    /// All the `,"name":` keys back to back with their offsets, for writers that hold the
+    /// storage across a whole chunk.
+    package var packedKeys: (bytes: [UInt8], offsets: [Int]) { (keyBytes, keyOffsets) }
+
+    /// The name for an extra field past the header (`--ragged pad`): its column number,
+    /// suffixed if that is already a name.
+    package func extraName(_ index: Int) -> String {
+        let base = String(index + 1)
+        if !names.contains(base) { return base }
+        var suffix = 2
+        while names.contains("\(base)_\(suffix)") { suffix += 1 }
+        return "\(base)_\(suffix)"
+    }
+
+    /// Makes names unique: empty ones become their column number, repeats get `_2`, `_3`, ….
+    package static func uniqueNames(_ rawNames: [String]) -> [String] {
+        let filled = rawNames.enumerated().map { $0.element.isEmpty ? String($0.offset + 1) : $0.element }
+        let given = Set(filled)
+        var taken = Set<String>()
+        var result: [String] = []
+        result.reserveCapacity(filled.count)
+        for name in filled {
+            if taken.insert(name).inserted {
+                result.append(name)
+                continue
+            }
+            var suffix = 2
+            var candidate = "\(name)_\(suffix)"
+            while taken.contains(candidate) || given.contains(candidate) {
+                suffix += 1
+                candidate = "\(name)_\(suffix)"
+            }
+            taken.insert(candidate)
+            result.append(candidate)
+        }
+        return result
+    }
+}

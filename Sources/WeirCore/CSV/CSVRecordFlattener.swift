@@ -1,0 +1,480 @@
+/// Flattens one NDJSON record into `(dotted key, text)` pairs for a CSV row, scanning
+/// the JSON bytes directly.
+///
+/// Nested objects become dotted names (`store.geo.lat`) down to ``maxDepth`` levels;
+/// arrays, objects deeper than that and empty objects are written as compact JSON text.
+/// Strings are unescaped to their UTF-8 text, numbers keep their literal, booleans are
+/// `true`/`false` and `null` is marked so the writer leaves the field empty. Validation is
+/// as strict as ``JSONParser``'s (grammar, control characters, UTF-8, nesting depth), so a
+/// malformed record is reported, never half-written; a lone `\u` surrogate becomes U+FFFD
+/// as it does there.
+///
+/// Entries are written into reusable buffers: ``keys`` and ``values`` hold the bytes back
+/// to back and ``entries`` their ranges, so flattening a record allocates nothing once the
+/// buffers have grown.
+package struct CSVRecordFlattener {
+    /// One flattened value: where its key and text lie in ``keys`` and ``values``.
+    package struct Entry: Sendable, Equatable {
+        /// Range of the dotted key in ``CSVRecordFlattener/keys``.
+        package var keyStart: Int, keyEnd: Int
+        /// Range of the text in ``CSVRecordFlattener/values``.
+        package var valueStart: Int, valueEnd: Int
+        /// True for a JSON `null` (an empty field that is not an empty string).
+        package var isNull: Bool
+    }
+
+    /// Objects nested deeper than this many levels below the record are kept as JSON text.
+    package let maxDepth: Int
+    /// The key bytes of the last record's entries.
+    package private(set) var keys: [UInt8] = []
+    /// The value texts of the last record's entries.
+    package private(set) var values: [UInt8] = []
+    /// The last record's entries in order of appearance.
+    package private(set) var entries: [Entry] = []
+
+    private var bytes: UnsafePointer<UInt8> = UnsafePointer(bitPattern: 1)!
+    private var count = 0
+    private var position = 0
+    private var depth = 0
+    /// Set when whitespace was skipped inside a value kept as JSON text.
+    private var sawWhitespace = false
+    /// Bytes of the dotted prefix currently open (`store.geo.`).
+    private var prefix: [UInt8] = []
+
+    private static let nestingLimit = JSONParser.defaultMaxDepth
+
+    /// A flattener that flattens `maxDepth` levels of nested objects (`Int.max`: all).
+    package init(maxDepth: Int = .max) {
+        self.maxDepth = maxDepth
+    }
+
+    /// The key of `entry` as a `String`.
+    package func key(_ entry: Entry) -> String {
+        String(decoding: keys[entry.keyStart..<entry.keyEnd], as: UTF8.self)
+    }
+
+    /// The text of `entry` as a `String`.
+    package func value(_ entry: Entry) -> String {
+        String(decoding: values[entry.valueStart..<entry.valueEnd], as: UTF8.self)
+    }
+
+    /// Flattens one record (a JSON object, surrounding whitespace allowed).
+    package mutating func flatten(_ record: UnsafeRawBufferPointer) throws(JSONError) {
+        keys.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+        entries.removeAll(keepingCapacity: true)
+        prefix.removeAll(keepingCapacity: true)
+        guard let base = record.baseAddress else { throw JSONError(offset: 0, message: "empty record, expected a JSON object") }
+        bytes = base.assumingMemoryBound(to: UInt8.self)
+        count = record.count
+        position = 0
+        depth = 0
+        skipWhitespace()
+        guard position < count, bytes[position] == UInt8(ascii: "{") else {
+            if position >= count { throw error("empty record, expected a JSON object") }
+            throw error("a CSV row needs a JSON object, found \(describeValueStart(bytes[position]))")
+        }
+        try flattenObject(level: 0)
+        skipWhitespace()
+        if position < count { throw error("unexpected data after the JSON value") }
+    }
+
+    // MARK: - Objects that are flattened
+
+    /// Flattens the object at `position` whose keys get the current prefix.
+    private mutating func flattenObject(level: Int) throws(JSONError) {
+        try enter()
+        position += 1
+        skipWhitespace()
+        if position < count, bytes[position] == UInt8(ascii: "}") {
+            position += 1
+            depth -= 1
+            if level > 0 {
+                // An empty nested object has no keys to become columns: keep it as `{}`.
+                let keyStart = appendKey(droppingDot: true)
+                let valueStart = values.count
+                values.append(0x7B)
+                values.append(0x7D)
+                entries.append(Entry(keyStart: keyStart, keyEnd: keys.count, valueStart: valueStart, valueEnd: values.count, isNull: false))
+            }
+            return
+        }
+        while true {
+            guard position < count else { throw error("unexpected end of input inside an object") }
+            guard bytes[position] == UInt8(ascii: "\"") else {
+                throw error("unexpected \(describeByte(bytes[position])), expected a string key")
+            }
+            let prefixLength = prefix.count
+            try decodeString(into: .prefix)
+            skipWhitespace()
+            guard position < count, bytes[position] == UInt8(ascii: ":") else {
+                throw error(position < count ? "expected ':' after an object key" : "unexpected end of input after an object key")
+            }
+            position += 1
+            skipWhitespace()
+            guard position < count else { throw error("unexpected end of input, expected a value") }
+            try flattenValue(level: level)
+            prefix.removeSubrange(prefixLength...)
+            skipWhitespace()
+            guard position < count else { throw error("unexpected end of input inside an object") }
+            let byte = bytes[position]
+            position += 1
+            if byte == UInt8(ascii: ",") {
+                skipWhitespace()
+                continue
+            }
+            if byte == UInt8(ascii: "}") { break }
+            position -= 1
+            throw error("expected ',' or '}' after an object value")
+        }
+        depth -= 1
+    }
+
+    /// Adds the value at `position` under the key in `prefix`.
+    private mutating func flattenValue(level: Int) throws(JSONError) {
+        let first = bytes[position]
+        switch first {
+        case UInt8(ascii: "\""):
+            let keyStart = keys.count
+            keys.append(contentsOf: prefix)
+            let valueStart = values.count
+            try decodeString(into: .values)
+            entries.append(Entry(keyStart: keyStart, keyEnd: keys.count, valueStart: valueStart, valueEnd: values.count, isNull: false))
+        case UInt8(ascii: "{") where level < maxDepth:
+            prefix.append(UInt8(ascii: "."))
+            try flattenObject(level: level + 1)
+            prefix.removeLast()
+        case UInt8(ascii: "n"):
+            try expectWord("null")
+            let keyStart = appendKey(droppingDot: false)
+            entries.append(Entry(keyStart: keyStart, keyEnd: keys.count, valueStart: values.count, valueEnd: values.count, isNull: true))
+        default:
+            // Numbers, booleans, arrays and objects beyond the depth: their compact JSON text.
+            let start = position
+            sawWhitespace = false
+            try skipValue()
+            let keyStart = appendKey(droppingDot: false)
+            let valueStart = values.count
+            if sawWhitespace {
+                appendCompact(start, position)
+            } else {
+                values.append(contentsOf: UnsafeBufferPointer(start: bytes + start, count: position - start))
+            }
+            entries.append(Entry(keyStart: keyStart, keyEnd: keys.count, valueStart: valueStart, valueEnd: values.count, isNull: false))
+        }
+    }
+
+    /// Appends the current prefix to ``keys`` (without its final dot when asked); returns where it starts.
+    @inline(__always)
+    private mutating func appendKey(droppingDot: Bool) -> Int {
+        let keyStart = keys.count
+        keys.append(contentsOf: prefix)
+        if droppingDot, keys.count > keyStart, keys[keys.count - 1] == UInt8(ascii: ".") { keys.removeLast() }
+        return keyStart
+    }
+
+    /// Appends `bytes[start..<end]` (valid JSON) to ``values`` without whitespace outside strings.
+    private mutating func appendCompact(_ start: Int, _ end: Int) {
+        var inString = false
+        var index = start
+        while index < end {
+            let byte = bytes[index]
+            if inString {
+                values.append(byte)
+                if byte == UInt8(ascii: "\\") {
+                    values.append(bytes[index + 1])
+                    index += 1
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+                values.append(byte)
+            } else if byte != 0x20 && byte != 0x0A && byte != 0x0D && byte != 0x09 {
+                values.append(byte)
+            }
+            index += 1
+        }
+    }
+
+    // MARK: - Validating values kept as text
+
+    /// Moves past one valid JSON value, checking it as strictly as the parser does.
+    private mutating func skipValue() throws(JSONError) {
+        guard position < count else { throw error("unexpected end of input, expected a value") }
+        switch bytes[position] {
+        case UInt8(ascii: "{"):
+            try enter()
+            position += 1
+            skipWhitespaceNoting()
+            if position < count, bytes[position] == UInt8(ascii: "}") {
+                position += 1
+                depth -= 1
+                return
+            }
+            while true {
+                guard position < count else { throw error("unexpected end of input inside an object") }
+                guard bytes[position] == UInt8(ascii: "\"") else {
+                    throw error("unexpected \(describeByte(bytes[position])), expected a string key")
+                }
+                try skipString()
+                skipWhitespaceNoting()
+                guard position < count, bytes[position] == UInt8(ascii: ":") else {
+                    throw error(position < count ? "expected ':' after an object key" : "unexpected end of input after an object key")
+                }
+                position += 1
+                skipWhitespaceNoting()
+                try skipValue()
+                skipWhitespaceNoting()
+                guard position < count else { throw error("unexpected end of input inside an object") }
+                let byte = bytes[position]
+                position += 1
+                if byte == UInt8(ascii: ",") { skipWhitespaceNoting(); continue }
+                if byte == UInt8(ascii: "}") { break }
+                position -= 1
+                throw error("expected ',' or '}' after an object value")
+            }
+            depth -= 1
+        case UInt8(ascii: "["):
+            try enter()
+            position += 1
+            skipWhitespaceNoting()
+            if position < count, bytes[position] == UInt8(ascii: "]") {
+                position += 1
+                depth -= 1
+                return
+            }
+            while true {
+                try skipValue()
+                skipWhitespaceNoting()
+                guard position < count else { throw error("unexpected end of input inside an array") }
+                let byte = bytes[position]
+                position += 1
+                if byte == UInt8(ascii: ",") { skipWhitespaceNoting(); continue }
+                if byte == UInt8(ascii: "]") { break }
+                position -= 1
+                throw error("expected ',' or ']' after an array element")
+            }
+            depth -= 1
+        case UInt8(ascii: "\""):
+            try skipString()
+        case UInt8(ascii: "t"): try expectWord("true")
+        case UInt8(ascii: "f"): try expectWord("false")
+        case UInt8(ascii: "n"): try expectWord("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try skipNumber()
+        default: throw error("unexpected \(describeByte(bytes[position])), expected a value")
+        }
+    }
+
+    private mutating func skipNumber() throws(JSONError) {
+        if bytes[position] == UInt8(ascii: "-") { position += 1 }
+        guard position < count, isDigit(bytes[position]) else { throw error("expected a digit in a number") }
+        if bytes[position] == UInt8(ascii: "0") {
+            position += 1
+            if position < count, isDigit(bytes[position]) { throw error("leading zeros are not allowed in a number") }
+        } else {
+            while position < count, isDigit(bytes[position]) { position += 1 }
+        }
+        if position < count, bytes[position] == UInt8(ascii: ".") {
+            position += 1
+            guard position < count, isDigit(bytes[position]) else { throw error("expected a digit after the decimal point") }
+            while position < count, isDigit(bytes[position]) { position += 1 }
+        }
+        if position < count, bytes[position] | 0x20 == UInt8(ascii: "e") {
+            position += 1
+            if position < count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") { position += 1 }
+            guard position < count, isDigit(bytes[position]) else { throw error("expected a digit in the exponent") }
+            while position < count, isDigit(bytes[position]) { position += 1 }
+        }
+    }
+
+    /// Moves past a string, validating escapes and UTF-8.
+    private mutating func skipString() throws(JSONError) {
+        position += 1
+        while position < count {
+            let byte = bytes[position]
+            if byte == UInt8(ascii: "\"") {
+                position += 1
+                return
+            }
+            if byte == UInt8(ascii: "\\") {
+                var scratch: [UInt8] = []
+                try decodeEscape(into: &scratch)
+            } else if byte < 0x20 {
+                throw error("unescaped control character \(describeByte(byte)) in a string")
+            } else if byte < 0x80 {
+                position += 1
+            } else {
+                try skipUTF8Sequence()
+            }
+        }
+        throw error("unterminated string")
+    }
+
+    // MARK: - Strings
+
+    /// Decodes the string at `position` (its opening quote) and appends its UTF-8 text to
+    /// the buffer at `target` (moved out while decoding, so no copy is made).
+    private mutating func decodeString(into target: Buffer) throws(JSONError) {
+        var output: [UInt8] = []
+        switch target {
+        case .prefix: swap(&output, &prefix)
+        case .values: swap(&output, &values)
+        }
+        defer {
+            switch target {
+            case .prefix: swap(&output, &prefix)
+            case .values: swap(&output, &values)
+            }
+        }
+        try decodeString(into: &output)
+    }
+
+    /// The buffers a decoded string can go to.
+    private enum Buffer { case prefix, values }
+
+    /// Decodes the string at `position` (its opening quote) and appends its UTF-8 text.
+    private mutating func decodeString(into output: inout [UInt8]) throws(JSONError) {
+        position += 1
+        var runStart = position
+        while position < count {
+            let byte = bytes[position]
+            if byte == UInt8(ascii: "\"") {
+                output.append(contentsOf: UnsafeBufferPointer(start: bytes + runStart, count: position - runStart))
+                position += 1
+                return
+            }
+            if byte == UInt8(ascii: "\\") {
+                output.append(contentsOf: UnsafeBufferPointer(start: bytes + runStart, count: position - runStart))
+                try decodeEscape(into: &output)
+                runStart = position
+            } else if byte < 0x20 {
+                throw error("unescaped control character \(describeByte(byte)) in a string")
+            } else if byte < 0x80 {
+                position += 1
+            } else {
+                try skipUTF8Sequence()
+            }
+        }
+        throw error("unterminated string")
+    }
+
+    /// Decodes the escape at `position` (its backslash), appending its UTF-8.
+    private mutating func decodeEscape(into output: inout [UInt8]) throws(JSONError) {
+        position += 1
+        guard position < count else { throw error("unterminated string") }
+        let byte = bytes[position]
+        position += 1
+        switch byte {
+        case UInt8(ascii: "\""): output.append(0x22)
+        case UInt8(ascii: "\\"): output.append(0x5C)
+        case UInt8(ascii: "/"): output.append(0x2F)
+        case UInt8(ascii: "b"): output.append(0x08)
+        case UInt8(ascii: "f"): output.append(0x0C)
+        case UInt8(ascii: "n"): output.append(0x0A)
+        case UInt8(ascii: "r"): output.append(0x0D)
+        case UInt8(ascii: "t"): output.append(0x09)
+        case UInt8(ascii: "u"):
+            var scalar = try parseHex4()
+            if scalar >= 0xD800 && scalar < 0xDC00 {
+                if position + 1 < count, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") {
+                    let save = position
+                    position += 2
+                    let low = try parseHex4()
+                    if low >= 0xDC00 && low < 0xE000 {
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    } else {
+                        position = save
+                        scalar = 0xFFFD
+                    }
+                } else {
+                    scalar = 0xFFFD
+                }
+            } else if scalar >= 0xDC00 && scalar < 0xE000 {
+                scalar = 0xFFFD
+            }
+            CSVTranscoder.appendScalar(scalar, into: &output)
+        default:
+            position -= 1
+            throw error("invalid escape '\\\(String(UnicodeScalar(byte)))' in a string")
+        }
+    }
+
+    private mutating func parseHex4() throws(JSONError) -> UInt32 {
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            guard position < count else { throw error("unterminated \\u escape") }
+            let byte = bytes[position]
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: throw error("invalid hex digit in \\u escape")
+            }
+            value = value << 4 | UInt32(digit)
+            position += 1
+        }
+        return value
+    }
+
+    private mutating func skipUTF8Sequence() throws(JSONError) {
+        let length = UTF8Validation.sequenceLength(UnsafeRawBufferPointer(start: bytes, count: count), at: position)
+        if length == 0 { throw error("invalid UTF-8 byte \(describeByte(bytes[position]))") }
+        position += length
+    }
+
+    // MARK: - Small pieces
+
+    private mutating func enter() throws(JSONError) {
+        depth += 1
+        if depth > Self.nestingLimit { throw error("nesting deeper than \(Self.nestingLimit) levels") }
+    }
+
+    private mutating func expectWord(_ word: StaticString) throws(JSONError) {
+        let length = word.utf8CodeUnitCount
+        let start = word.utf8Start
+        for index in 0..<length {
+            guard position + index < count, bytes[position + index] == start[index] else {
+                position += index
+                throw error(position < count ? "invalid literal, expected '\(word)'" : "unexpected end of input in '\(word)'")
+            }
+        }
+        position += length
+    }
+
+    @inline(__always)
+    private mutating func skipWhitespace() {
+        while position < count {
+            switch bytes[position] {
+            case 0x20, 0x0A, 0x0D, 0x09: position += 1
+            default: return
+            }
+        }
+    }
+
+    @inline(__always)
+    private mutating func skipWhitespaceNoting() {
+        let start = position
+        skipWhitespace()
+        if position > start { sawWhitespace = true }
+    }
+
+    @inline(__always)
+    private func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
+
+    private func describeValueStart(_ byte: UInt8) -> String {
+        switch byte {
+        case UInt8(ascii: "["): "an array"
+        case UInt8(ascii: "\""): "a string"
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): "a boolean"
+        case UInt8(ascii: "n"): "null"
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): "a number"
+        default: describeByte(byte)
+        }
+    }
+
+    private func error(_ message: String) -> JSONError {
+        JSONError(offset: position, message: message)
+    }
+}

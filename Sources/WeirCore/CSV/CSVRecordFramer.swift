@@ -1,0 +1,196 @@
+/// Finds where whole CSV records end in a growing buffer, so input can be cut into chunks
+/// of complete records that workers tokenize independently.
+///
+/// A record ends at a line feed outside quotes. In RFC 4180 every quote byte toggles the
+/// "inside quotes" state (a doubled quote toggles twice), so a line feed ends a record
+/// exactly when the number of quote bytes before it, counted from a record boundary, is
+/// even. The framer therefore never looks at delimiters: it counts quote bytes eight at a
+/// time (SWAR) over the bytes it has not seen yet, then walks back from the end to the
+/// last line feed with even parity. Each byte is counted once however often the buffer
+/// grows, and the walk back never goes below the bytes already examined, so a record of
+/// any size costs linear time.
+///
+/// Protocol, for a reader that appends input to a buffer starting at a record boundary:
+/// 1. after each read, call ``completeRecordsEnd(in:)``; everything before the returned
+///    offset is whole records (0: none yet);
+/// 2. hand those bytes to a worker, drop them from the buffer's front and call
+///    ``consume(upTo:)`` with the same offset;
+/// 3. at end of input the rest of the buffer, if any, is the last record (without its
+///    line break); ``isInsideQuotes`` then says whether its quote was never closed.
+///
+/// A record that grows beyond the reader's limit can be skipped without holding it
+/// (``skipRecord(_:)``).
+///
+/// A quote inside an unquoted field (`5"`), which RFC 4180 forbids, upsets the count; the
+/// tokenizer reports that record as an error, and framing stays in step with it because
+/// the tokenizer ends records by the same parity rule.
+package struct CSVRecordFramer: Sendable {
+    /// The quote byte whose parity decides record boundaries.
+    package let quote: UInt8
+    /// How many bytes from the buffer's start have been examined.
+    private var scannedCount = 0
+    /// Whether an odd number of quotes precede `scannedCount` (from the last boundary consumed).
+    private var oddQuotes = false
+    /// The end of the last complete record within the scanned bytes (0: none).
+    private var boundary = 0
+    /// True between calls of ``skipRecord(_:)`` that have not found the record's end yet.
+    private var skipping = false
+
+    /// A framer for input quoted with `quote`.
+    package init(quote: UInt8 = UInt8(ascii: "\"")) {
+        self.quote = quote
+    }
+
+    /// True when the scanned bytes end inside a quoted field.
+    package var isInsideQuotes: Bool { oddQuotes }
+
+    /// How many bytes of the buffer have been examined.
+    package var scanned: Int { scannedCount }
+
+    /// The offset just past the last complete record (its `\n`) in `buffer`, or 0 if none.
+    ///
+    /// `buffer` must start where the previous call's buffer started (after ``consume(upTo:)``)
+    /// and hold at least as many bytes; only bytes not seen before are examined.
+    package mutating func completeRecordsEnd(in buffer: UnsafeRawBufferPointer) -> Int {
+        let end = buffer.count
+        precondition(end >= scannedCount, "CSVRecordFramer: the buffer shrank without consume(upTo:)")
+        guard end > scannedCount, let base = buffer.baseAddress else { return boundary }
+        let start = scannedCount
+        let quotesInNewBytes = Self.count(quote, in: base, from: start, to: end)
+        let oddAtEnd = oddQuotes != (quotesInNewBytes & 1 == 1)
+        // Walk back over the new bytes to the last line feed preceded by an even count.
+        var position = end
+        var oddAtPosition = oddAtEnd
+        while let lineFeed = Self.lastIndex(of: 0x0A, in: base, from: start, to: position) {
+            let quotesAfter = Self.count(quote, in: base, from: lineFeed + 1, to: position)
+            oddAtPosition = oddAtPosition != (quotesAfter & 1 == 1)
+            if !oddAtPosition {
+                boundary = lineFeed + 1
+                break
+            }
+            position = lineFeed
+        }
+        scannedCount = end
+        oddQuotes = oddAtEnd
+        return boundary
+    }
+
+    /// Tells the framer that the caller dropped the first `count` bytes of its buffer,
+    /// `count` being a record end this framer returned.
+    package mutating func consume(upTo count: Int) {
+        precondition(count >= 0 && count <= boundary, "CSVRecordFramer: can only consume whole records")
+        scannedCount -= count
+        boundary -= count
+    }
+
+    /// Finds the end of the record that starts `bytes`, to skip it without holding it
+    /// (it is longer than the reader allows): the offset just past its line feed, or `nil`
+    /// when its end is not in `bytes`. After `nil` the caller drops all of `bytes` and calls
+    /// again with what follows; the quote state carries over. At end of input the record
+    /// simply runs to the end.
+    package mutating func skipRecord(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        if !skipping {
+            skipping = true
+            oddQuotes = false
+        }
+        scannedCount = 0
+        boundary = 0
+        guard let base = bytes.baseAddress else { return nil }
+        var position = 0
+        while let lineFeed = Self.firstIndex(of: 0x0A, in: base, from: position, to: bytes.count) {
+            let quotes = Self.count(quote, in: base, from: position, to: lineFeed)
+            oddQuotes = oddQuotes != (quotes & 1 == 1)
+            if !oddQuotes {
+                skipping = false
+                return lineFeed + 1
+            }
+            position = lineFeed + 1
+        }
+        let quotes = Self.count(quote, in: base, from: position, to: bytes.count)
+        oddQuotes = oddQuotes != (quotes & 1 == 1)
+        return nil
+    }
+
+    /// Forgets everything: the next buffer starts a new input at a record boundary.
+    package mutating func reset() {
+        scannedCount = 0
+        boundary = 0
+        oddQuotes = false
+        skipping = false
+    }
+
+    // MARK: - Byte scanning
+
+    private static let lowBits: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+
+    /// A word with the high bit set in exactly the bytes of `word` that equal the byte
+    /// broadcast in `pattern`.
+    @inline(__always)
+    private static func matches(_ word: UInt64, _ pattern: UInt64) -> UInt64 {
+        let x = word ^ pattern
+        return ~(((x & lowBits) &+ lowBits) | x | lowBits)
+    }
+
+    /// How many bytes in `base[from..<to]` equal `byte`.
+    @inline(__always)
+    package static func count(_ byte: UInt8, in base: UnsafeRawPointer, from: Int, to: Int) -> Int {
+        let pattern = UInt64(byte) &* ones
+        var index = from
+        var total = 0
+        while index + 32 <= to {
+            let a = matches(base.loadUnaligned(fromByteOffset: index, as: UInt64.self), pattern)
+            let b = matches(base.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self), pattern)
+            let c = matches(base.loadUnaligned(fromByteOffset: index + 16, as: UInt64.self), pattern)
+            let d = matches(base.loadUnaligned(fromByteOffset: index + 24, as: UInt64.self), pattern)
+            total &+= (a.nonzeroBitCount &+ b.nonzeroBitCount) &+ (c.nonzeroBitCount &+ d.nonzeroBitCount)
+            index += 32
+        }
+        while index + 8 <= to {
+            total &+= matches(base.loadUnaligned(fromByteOffset: index, as: UInt64.self), pattern).nonzeroBitCount
+            index += 8
+        }
+        while index < to {
+            if base.load(fromByteOffset: index, as: UInt8.self) == byte { total &+= 1 }
+            index += 1
+        }
+        return total
+    }
+
+    /// The index of the last byte equal to `byte` in `base[from..<to]`, if any.
+    @inline(__always)
+    package static func lastIndex(of byte: UInt8, in base: UnsafeRawPointer, from: Int, to: Int) -> Int? {
+        let pattern = UInt64(byte) &* ones
+        var end = to
+        while end - 8 >= from {
+            let found = matches(base.loadUnaligned(fromByteOffset: end - 8, as: UInt64.self), pattern)
+            if found != 0 {
+                // Little-endian: the highest set bit belongs to the last matching byte.
+                return end - 8 + (63 - found.leadingZeroBitCount) / 8
+            }
+            end -= 8
+        }
+        while end > from {
+            end -= 1
+            if base.load(fromByteOffset: end, as: UInt8.self) == byte { return end }
+        }
+        return nil
+    }
+
+    /// The index of the first byte equal to `byte` in `base[from..<to]`, if any.
+    @inline(__always)
+    package static func firstIndex(of byte: UInt8, in base: UnsafeRawPointer, from: Int, to: Int) -> Int? {
+        let pattern = UInt64(byte) &* ones
+        var index = from
+        while index + 8 <= to {
+            let found = matches(base.loadUnaligned(fromByteOffset: index, as: UInt64.self), pattern)
+            if found != 0 { return index + found.trailingZeroBitCount / 8 }
+            index += 8
+        }
+        while index < to {
+            if base.load(fromByteOffset: index, as: UInt8.self) == byte { return index }
+            index += 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,183 @@
+/// What to do with a key that is not a column yet, once the header is fixed.
+package enum CSVNewKeysPolicy: String, Sendable, CaseIterable {
+    /// The record is an error.
+    case error
+    /// The key's value is left out.
+    case ignore
+    /// A new column is added on the right; rows before it lack the field.
+    case append
+}
+
+/// Settings for turning records into CSV rows.
+package struct CSVTableOptions: Sendable {
+    /// Delimiter and quote.
+    package var dialect: CSVDialect = .csv
+    /// Quote every field.
+    package var quoteAll = false
+    /// End rows with `\r\n`.
+    package var crlf = false
+    /// Write a header row.
+    package var header = true
+    /// Levels of nested objects flattened into dotted names (`Int.max`: all).
+    package var flattenDepth = Int.max
+    /// What keys that are not columns do.
+    package var newKeys: CSVNewKeysPolicy = .error
+
+    /// The defaults: RFC 4180 comma, minimal quoting, `\n`, a header, full flattening,
+    /// new keys an error.
+    package init() {}
+}
+
+/// Turns NDJSON records into CSV rows under one set of columns, sequentially.
+///
+/// The columns are given up front or taken from the first record's (flattened) keys. Each
+/// record is flattened (``CSVRecordFlattener``) and its values placed under their columns;
+/// a missing key or `null` leaves the field empty. A key that is not a column follows
+/// ``CSVNewKeysPolicy``: with `append` the column is added on the right and reported by
+/// ``write(_:into:)``, so the caller can say that the header already written lacks it
+/// (or rewrite the file when it can).
+///
+/// Matching keys to columns is cheap in the common case where records share their key
+/// order: each entry first tries the column the same entry matched in the previous record.
+package struct CSVTableWriter {
+    /// The settings.
+    package let options: CSVTableOptions
+    /// The field writer (quoting and line breaks).
+    package let fieldWriter: CSVFieldWriter
+    /// The current columns, in order.
+    package private(set) var columns: [String] = []
+    /// Whether the header row has been written.
+    package private(set) var headerWritten = false
+    /// Records written as rows.
+    package private(set) var rowCount = 0
+
+    private var columnKeys: [[UInt8]] = []
+    private var columnLookup: [[UInt8]: Int] = [:]
+    private var columnsKnown = false
+    private var previousMatches: [Int] = []
+    private var slots: [Int] = []
+    private var flattener: CSVRecordFlattener
+
+    /// A writer with `columns` fixed up front, or taken from the first record when `nil`.
+    package init(columns: [String]?, options: CSVTableOptions) {
+        self.options = options
+        self.fieldWriter = CSVFieldWriter(dialect: options.dialect, quoteAll: options.quoteAll, crlf: options.crlf)
+        self.flattener = CSVRecordFlattener(maxDepth: options.flattenDepth)
+        if let columns {
+            for column in columns { addColumn(Array(column.utf8)) }
+            columnsKnown = true
+        }
+    }
+
+    /// The header row for the current columns.
+    package func headerRow() -> [UInt8] {
+        var output: [UInt8] = []
+        fieldWriter.appendRow(columns, into: &output)
+        return output
+    }
+
+    /// Appends the header (if due) and the row for one record; returns the columns this
+    /// record added (with ``CSVNewKeysPolicy/append`` after the first record), in order.
+    ///
+    /// On error nothing is appended and the columns are unchanged.
+    package mutating func write(_ record: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(JSONError) -> [String] {
+        try flattener.flatten(record)
+        var added: [String] = []
+        let entryCount = flattener.entries.count
+        if slots.count < columns.count { slots.append(contentsOf: repeatElement(-1, count: columns.count - slots.count)) }
+        if previousMatches.count < entryCount {
+            previousMatches.append(contentsOf: repeatElement(-1, count: entryCount - previousMatches.count))
+        }
+        let firstRecord = !columnsKnown
+        var failure: JSONError? = nil
+        flattener.keys.withUnsafeBufferPointer { keyBytes in
+            for index in 0..<entryCount {
+                let entry = flattener.entries[index]
+                let key = UnsafeBufferPointer(rebasing: keyBytes[entry.keyStart..<entry.keyEnd])
+                var column = previousMatches[index]
+                if column < 0 || column >= columnKeys.count || !columnKeys[column].elementsEqual(key) {
+                    column = columnLookup[Array(key)] ?? -1
+                }
+                if column < 0 {
+                    if firstRecord || options.newKeys == .append {
+                        addColumn(Array(key))
+                        slots.append(-1)
+                        column = columns.count - 1
+                        if !firstRecord { added.append(columns[column]) }
+                    } else if options.newKeys == .ignore {
+                        continue
+                    } else {
+                        failure = JSONError(offset: 0, message: "key \(JSONWriter.string(.string(String(decoding: key, as: UTF8.self)))) is not a column (the columns come from --columns or the first record; see --new-keys)")
+                        break
+                    }
+                }
+                if slots[column] >= 0 {
+                    failure = JSONError(offset: 0, message: "two values for column \(JSONWriter.string(.string(columns[column]))) (a repeated key, or a dotted key that collides with a nested one)")
+                    break
+                }
+                slots[column] = index
+                previousMatches[index] = column
+            }
+        }
+        if let failure {
+            // Undo: forget columns added by this record and clear the slots.
+            let addedCount = firstRecord ? columns.count : added.count
+            for _ in 0..<addedCount { removeLastColumn() }
+            for index in slots.indices { slots[index] = -1 }
+            slots.removeSubrange(columns.count...)
+            throw failure
+        }
+        columnsKnown = true
+        if options.header && !headerWritten {
+            fieldWriter.appendRow(columns, into: &output)
+            headerWritten = true
+        }
+        writeRow(into: &output)
+        rowCount += 1
+        return added
+    }
+
+    /// Appends the header row if it is due and was never written (columns given, no records).
+    package mutating func finish(into output: inout [UInt8]) {
+        if options.header && !headerWritten && columnsKnown && !columns.isEmpty {
+            fieldWriter.appendRow(columns, into: &output)
+            headerWritten = true
+        }
+    }
+
+    private mutating func writeRow(into output: inout [UInt8]) {
+        let delimiter = options.dialect.delimiter
+        let columnCount = columns.count
+        flattener.values.withUnsafeBufferPointer { values in
+            let base = values.baseAddress ?? UnsafePointer(bitPattern: 1)!
+            for column in 0..<columnCount {
+                if column > 0 { output.append(delimiter) }
+                let slot = slots[column]
+                guard slot >= 0 else {
+                    if columnCount == 1 || options.quoteAll { output.append(options.dialect.quote); output.append(options.dialect.quote) }
+                    continue
+                }
+                slots[column] = -1
+                let entry = flattener.entries[slot]
+                if entry.isNull || entry.valueStart == entry.valueEnd {
+                    if columnCount == 1 || options.quoteAll { output.append(options.dialect.quote); output.append(options.dialect.quote) }
+                    continue
+                }
+                fieldWriter.appendField(base, entry.valueStart, entry.valueEnd, into: &output)
+            }
+        }
+        output.append(contentsOf: fieldWriter.lineBreak)
+    }
+
+    private mutating func addColumn(_ key: [UInt8]) {
+        columnLookup[key] = columnKeys.count
+        columnKeys.append(key)
+        columns.append(String(decoding: key, as: UTF8.self))
+    }
+
+    private mutating func removeLastColumn() {
+        let key = columnKeys.removeLast()
+        columnLookup[key] = nil
+        columns.removeLast()
+    }
+}
