@@ -62,7 +62,8 @@ struct JSONTextFramer: RecordFramer {
                 column: failure.location.column, lineOffset: LineCounter.count(UnsafeRawBufferPointer(rebasing: bytes[0..<min(failure.error.offset, bytes.count)])))
         }
         // With a failure after some records: ship the records now; the next call reports it.
-        let length = found.failure == nil ? found.consumed : (found.records.last?.range.upperBound ?? 0)
+        let recordsEnd = found.records.last?.range.upperBound ?? 0
+        let length = found.failure == nil ? max(found.consumed, recordsEnd) : recordsEnd
         return FramedRecords(length: length, records: found.records.map(\.range))
     }
 

@@ -18,6 +18,15 @@ package struct JSONObject: Sendable {
         for (key, value) in entries { self[key] = value }
     }
 
+    /// An object from parallel key and value arrays whose keys the caller knows are distinct
+    /// (the parser's fast path after its own duplicate check).
+    package init(uniqueKeys keys: [String], values: [JSONValue]) {
+        precondition(keys.count == values.count, "keys and values differ in count")
+        entryKeys = keys
+        entryValues = values
+        if keys.count > Self.indexThreshold { rebuildIndex() }
+    }
+
     /// The number of keys.
     package var count: Int { entryKeys.count }
 
@@ -91,15 +100,26 @@ package struct JSONObject: Sendable {
 
 extension JSONObject: Sequence {
     /// Iterates `(key, value)` pairs in insertion order.
-    package func makeIterator() -> AnyIterator<(String, JSONValue)> {
-        var position = 0
-        let keys = entryKeys, values = entryValues
-        return AnyIterator {
+    package struct Iterator: IteratorProtocol {
+        fileprivate let keys: [String]
+        fileprivate let values: [JSONValue]
+        fileprivate var position = 0
+
+        /// The next entry, or nil after the last.
+        package mutating func next() -> (String, JSONValue)? {
             guard position < keys.count else { return nil }
             defer { position += 1 }
             return (keys[position], values[position])
         }
     }
+
+    /// Iterates `(key, value)` pairs in insertion order.
+    package func makeIterator() -> Iterator {
+        Iterator(keys: entryKeys, values: entryValues)
+    }
+
+    /// The number of entries (lets `Array(object)` reserve exactly).
+    package var underestimatedCount: Int { entryKeys.count }
 }
 
 extension JSONObject: Equatable {

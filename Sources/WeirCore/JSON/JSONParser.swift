@@ -1,32 +1,67 @@
 /// A strict RFC 8259 parser from UTF-8 bytes to ``JSONValue``.
 ///
-/// Strictness is the point: every `n_` case of JSONTestSuite is rejected, invalid UTF-8
-/// is an error (never replaced), nesting is capped so hostile input cannot overflow the
-/// stack, and number literals keep their text (``JSONNumber``).
+/// Strictness is the point: every `n_` case of JSONTestSuite is rejected, nesting is capped
+/// so hostile input cannot overflow the stack, and number literals keep their text
+/// (``JSONNumber``). The byte-level grammar is shared with ``JSONCompactor`` (it lives in
+/// `JSONScan`), so the two accept the same texts and report the same ``JSONError``: the
+/// message says what was expected and the offset is the exact byte where it went wrong.
+///
+/// What happens to the inputs RFC 8259 leaves to the implementation (JSONTestSuite's `i_`
+/// and `test_transform` files):
+/// - Invalid UTF-8 anywhere (truncated, overlong, encoded surrogates, above U+10FFFF,
+///   Latin-1, UTF-16 text) is an error; it is never replaced.
+/// - A lone surrogate *escape* (`"\uD800"`, `"\uDd1e\uD834"`) becomes U+FFFD, as in jq;
+///   a valid pair becomes its supplementary scalar; `\u0000` is kept as U+0000.
+/// - A number keeps its literal text whatever its size (`1E400`, `-123123e100000`,
+///   `100000000000000000000`); its `double` is the nearest double, ±infinity or ±0 for
+///   out-of-range exponents.
+/// - Nesting deeper than `maxDepth` (default 1000) is an error at the bracket that goes one
+///   level too deep, found before any recursion: 100,000 `[` cannot overflow the stack.
+/// - A UTF-8 byte order mark is not JSON: the parser rejects it (the runtime drops a BOM at
+///   the start of a file before records reach the parser).
+/// - Duplicate keys: the last value wins, in the position of the first (as jq); keys are
+///   compared by code points, not normalized (NFC and NFD spellings are different keys).
 package struct JSONParser {
     /// The deepest nesting of arrays and objects accepted before ``JSONError``.
     package static let defaultMaxDepth = 1000
 
-    private let bytes: UnsafeRawBufferPointer
+    private let base: UnsafePointer<UInt8>
+    private let count: Int
     private var position = 0
     private let maxDepth: Int
     private var depth = 0
+    /// Values of the arrays being built, innermost last (one buffer shared by all levels).
+    private var arrayValues: [JSONValue] = []
+    /// Keys, key fingerprints and values of the objects being built, innermost last.
+    private var objectKeys: [String] = []
+    private var objectKeyFingerprints: [UInt64] = []
+    private var objectValues: [JSONValue] = []
+    /// Scratch space for decoding strings with escapes.
+    private var unescaped: [UInt8] = []
 
     private init(bytes: UnsafeRawBufferPointer, maxDepth: Int) {
-        self.bytes = bytes
+        self.base = JSONScan.base(of: bytes)
+        self.count = bytes.count
         self.maxDepth = maxDepth
     }
 
     /// Parses exactly one JSON text (surrounding whitespace allowed, nothing else).
     package static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) throws(JSONError) -> JSONValue {
         var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
-        parser.skipWhitespace()
-        let value = try parser.parseValue()
-        parser.skipWhitespace()
-        if parser.position < bytes.count {
-            throw parser.error("unexpected data after the JSON value")
-        }
-        return value
+        return try parser.parseText(keeping: nil)
+    }
+
+    /// Parses one JSON text but builds only what `tree` keeps (``JSONPathTree/project(_:)``).
+    ///
+    /// The result equals `tree.project(parse(bytes))`, and the parts left out are still
+    /// validated completely, with the same errors as a full parse; they are only not built.
+    package static func parse(
+        _ bytes: UnsafeRawBufferPointer,
+        keeping tree: JSONPathTree,
+        maxDepth: Int = defaultMaxDepth
+    ) throws(JSONError) -> JSONValue {
+        var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
+        return try parser.parseText(keeping: tree.isWhole ? nil : tree)
     }
 
     /// Parses one JSON text held in a `String`.
@@ -48,270 +83,388 @@ package struct JSONParser {
         return try result.get()
     }
 
+    /// Parses one JSON text held in a byte array, building only what `tree` keeps.
+    package static func parse(_ bytes: [UInt8], keeping tree: JSONPathTree, maxDepth: Int = defaultMaxDepth) throws(JSONError) -> JSONValue {
+        let result: Result<JSONValue, JSONError> = bytes.withUnsafeBytes { buffer in
+            do throws(JSONError) { return .success(try parse(buffer, keeping: tree, maxDepth: maxDepth)) }
+            catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
     // MARK: - Grammar
 
-    private mutating func parseValue() throws(JSONError) -> JSONValue {
-        guard position < bytes.count else { throw error("unexpected end of input, expected a value") }
-        switch bytes[position] {
-        case UInt8(ascii: "{"): return try parseObject()
-        case UInt8(ascii: "["): return try parseArray()
-        case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expectWord("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectWord("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectWord("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
-        default: throw error("unexpected \(describeByte(bytes[position])), expected a value")
-        }
-    }
-
-    private mutating func parseObject() throws(JSONError) -> JSONValue {
-        try enterContainer()
-        position += 1
-        var object = JSONObject()
-        skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
-            position += 1
-            depth -= 1
-            return .object(object)
-        }
-        while true {
-            guard position < bytes.count else { throw error("unexpected end of input inside an object") }
-            guard bytes[position] == UInt8(ascii: "\"") else {
-                throw error("unexpected \(describeByte(bytes[position])), expected a string key")
-            }
-            let key = try parseString()
-            skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else {
-                throw error(position < bytes.count ? "expected ':' after an object key" : "unexpected end of input after an object key")
-            }
-            position += 1
-            skipWhitespace()
-            let value = try parseValue()
-            object[key] = value
-            skipWhitespace()
-            guard position < bytes.count else { throw error("unexpected end of input inside an object") }
-            let byte = bytes[position]
-            position += 1
-            if byte == UInt8(ascii: ",") {
-                skipWhitespace()
-                continue
-            }
-            if byte == UInt8(ascii: "}") { break }
-            position -= 1
-            throw error("expected ',' or '}' after an object value")
-        }
-        depth -= 1
-        return .object(object)
-    }
-
-    private mutating func parseArray() throws(JSONError) -> JSONValue {
-        try enterContainer()
-        position += 1
-        var array: [JSONValue] = []
-        skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
-            position += 1
-            depth -= 1
-            return .array(array)
-        }
-        while true {
-            array.append(try parseValue())
-            skipWhitespace()
-            guard position < bytes.count else { throw error("unexpected end of input inside an array") }
-            let byte = bytes[position]
-            position += 1
-            if byte == UInt8(ascii: ",") {
-                skipWhitespace()
-                continue
-            }
-            if byte == UInt8(ascii: "]") { break }
-            position -= 1
-            throw error("expected ',' or ']' after an array element")
-        }
-        depth -= 1
-        return .array(array)
-    }
-
-    private mutating func enterContainer() throws(JSONError) {
-        depth += 1
-        if depth > maxDepth { throw error("nesting deeper than \(maxDepth) levels") }
-    }
-
-    private mutating func expectWord(_ word: StaticString) throws(JSONError) {
-        let count = word.utf8CodeUnitCount
-        let start = word.utf8Start
-        for index in 0..<count {
-            guard position + index < bytes.count, bytes[position + index] == start[index] else {
-                position += index
-                throw error(position < bytes.count ? "invalid literal, expected '\(word)'" : "unexpected end of input in '\(word)'")
-            }
-        }
-        position += count
-    }
-
-    private mutating func parseNumber() throws(JSONError) -> JSONNumber {
-        let start = position
-        if bytes[position] == UInt8(ascii: "-") { position += 1 }
-        guard position < bytes.count, isDigit(bytes[position]) else { throw error("expected a digit in a number") }
-        if bytes[position] == UInt8(ascii: "0") {
-            position += 1
-            if position < bytes.count, isDigit(bytes[position]) { throw error("leading zeros are not allowed in a number") }
+    private mutating func parseText(keeping tree: JSONPathTree?) throws(JSONError) -> JSONValue {
+        JSONScan.skipWhitespace(base, count, &position)
+        let value: JSONValue
+        if let tree {
+            value = try parseValue(keeping: tree)
         } else {
-            while position < bytes.count, isDigit(bytes[position]) { position += 1 }
+            value = try parseValue()
         }
-        if position < bytes.count, bytes[position] == UInt8(ascii: ".") {
-            position += 1
-            guard position < bytes.count, isDigit(bytes[position]) else { throw error("expected a digit after the decimal point") }
-            while position < bytes.count, isDigit(bytes[position]) { position += 1 }
-        }
-        if position < bytes.count, bytes[position] | 0x20 == UInt8(ascii: "e") {
-            position += 1
-            if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") { position += 1 }
-            guard position < bytes.count, isDigit(bytes[position]) else { throw error("expected a digit in the exponent") }
-            while position < bytes.count, isDigit(bytes[position]) { position += 1 }
-        }
-        let literal = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
-        return JSONNumber(literal: literal)
-    }
-
-    private func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
-
-    /// Parses a string starting at its opening quote, validating UTF-8 and escapes.
-    private mutating func parseString() throws(JSONError) -> String {
-        position += 1
-        let start = position
-        // Fast path: no escapes, ASCII or valid UTF-8 copied in one go.
-        while position < bytes.count {
-            let byte = bytes[position]
-            if byte == UInt8(ascii: "\"") {
-                let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<position])
-                position += 1
-                return String(decoding: slice, as: UTF8.self)
-            }
-            if byte == UInt8(ascii: "\\") { break }
-            if byte < 0x20 { throw error("unescaped control character \(describeByte(byte)) in a string") }
-            if byte < 0x80 { position += 1 } else { try skipUTF8Sequence() }
-        }
-        var utf8: [UInt8] = Array(UnsafeRawBufferPointer(rebasing: bytes[start..<position]))
-        while position < bytes.count {
-            let byte = bytes[position]
-            if byte == UInt8(ascii: "\"") {
-                position += 1
-                return String(decoding: utf8, as: UTF8.self)
-            }
-            if byte == UInt8(ascii: "\\") {
-                try parseEscape(into: &utf8)
-            } else if byte < 0x20 {
-                throw error("unescaped control character \(describeByte(byte)) in a string")
-            } else if byte < 0x80 {
-                utf8.append(byte)
-                position += 1
-            } else {
-                let sequenceStart = position
-                try skipUTF8Sequence()
-                utf8.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[sequenceStart..<position]))
-            }
-        }
-        throw error("unterminated string")
-    }
-
-    private mutating func parseEscape(into utf8: inout [UInt8]) throws(JSONError) {
-        position += 1
-        guard position < bytes.count else { throw error("unterminated string") }
-        let byte = bytes[position]
-        position += 1
-        switch byte {
-        case UInt8(ascii: "\""): utf8.append(0x22)
-        case UInt8(ascii: "\\"): utf8.append(0x5C)
-        case UInt8(ascii: "/"): utf8.append(0x2F)
-        case UInt8(ascii: "b"): utf8.append(0x08)
-        case UInt8(ascii: "f"): utf8.append(0x0C)
-        case UInt8(ascii: "n"): utf8.append(0x0A)
-        case UInt8(ascii: "r"): utf8.append(0x0D)
-        case UInt8(ascii: "t"): utf8.append(0x09)
-        case UInt8(ascii: "u"):
-            var scalar = try parseHex4()
-            if scalar >= 0xD800 && scalar < 0xDC00 {
-                // A high surrogate must be followed by an escaped low surrogate.
-                if position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") {
-                    let save = position
-                    position += 2
-                    let low = try parseHex4()
-                    if low >= 0xDC00 && low < 0xE000 {
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    } else {
-                        position = save
-                        scalar = 0xFFFD  // lone high surrogate
-                    }
-                } else {
-                    scalar = 0xFFFD
-                }
-            } else if scalar >= 0xDC00 && scalar < 0xE000 {
-                scalar = 0xFFFD  // lone low surrogate
-            }
-            appendUTF8(scalar, to: &utf8)
-        default:
-            position -= 1
-            throw error("invalid escape '\\\(String(UnicodeScalar(byte)))' in a string")
-        }
-    }
-
-    private mutating func parseHex4() throws(JSONError) -> UInt32 {
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            guard position < bytes.count else { throw error("unterminated \\u escape") }
-            let byte = bytes[position]
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: throw error("invalid hex digit in \\u escape")
-            }
-            value = value << 4 | UInt32(digit)
-            position += 1
+        JSONScan.skipWhitespace(base, count, &position)
+        if position < count {
+            throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedEnd)
         }
         return value
     }
 
-    private func appendUTF8(_ scalar: UInt32, to utf8: inout [UInt8]) {
-        switch scalar {
-        case 0..<0x80:
-            utf8.append(UInt8(scalar))
-        case 0x80..<0x800:
-            utf8.append(UInt8(0xC0 | scalar >> 6))
-            utf8.append(UInt8(0x80 | scalar & 0x3F))
-        case 0x800..<0x10000:
-            utf8.append(UInt8(0xE0 | scalar >> 12))
-            utf8.append(UInt8(0x80 | scalar >> 6 & 0x3F))
-            utf8.append(UInt8(0x80 | scalar & 0x3F))
+    private mutating func parseValue() throws(JSONError) -> JSONValue {
+        guard position < count else {
+            throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedValue)
+        }
+        switch base[position] {
+        case UInt8(ascii: "\""):
+            return .string(try parseString())
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return .number(try parseNumber())
+        case UInt8(ascii: "{"):
+            return try parseObject()
+        case UInt8(ascii: "["):
+            return try parseArray()
+        case UInt8(ascii: "t"):
+            try JSONScan.scanLiteral(base, count, &position, "true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try JSONScan.scanLiteral(base, count, &position, "false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try JSONScan.scanLiteral(base, count, &position, "null")
+            return .null
         default:
-            utf8.append(UInt8(0xF0 | scalar >> 18))
-            utf8.append(UInt8(0x80 | scalar >> 12 & 0x3F))
-            utf8.append(UInt8(0x80 | scalar >> 6 & 0x3F))
-            utf8.append(UInt8(0x80 | scalar & 0x3F))
+            throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedValue)
         }
     }
 
-    /// Validates one multi-byte UTF-8 sequence at `position` (RFC 3629: no overlongs,
-    /// no surrogates, nothing above U+10FFFF) and moves past it.
-    private mutating func skipUTF8Sequence() throws(JSONError) {
-        let length = UTF8Validation.sequenceLength(bytes, at: position)
-        if length == 0 { throw error("invalid UTF-8 byte \(describeByte(bytes[position]))") }
-        position += length
+    /// Opens a container at `position`: checks the depth, moves past the bracket and whitespace.
+    @inline(__always)
+    private mutating func enterContainer() throws(JSONError) {
+        if depth >= maxDepth { throw JSONScan.tooDeep(position, maxDepth: maxDepth) }
+        depth &+= 1
+        position &+= 1
+        JSONScan.skipWhitespace(base, count, &position)
     }
 
-    private mutating func skipWhitespace() {
-        while position < bytes.count {
-            switch bytes[position] {
-            case 0x20, 0x0A, 0x0D, 0x09: position += 1
-            default: return
+    private mutating func parseArray() throws(JSONError) -> JSONValue {
+        try enterContainer()
+        defer { depth &-= 1 }
+        if position < count, base[position] == UInt8(ascii: "]") {
+            position &+= 1
+            return .array([])
+        }
+        let frameStart = arrayValues.count
+        while true {
+            let element = try parseValue()
+            arrayValues.append(element)
+            JSONScan.skipWhitespace(base, count, &position)
+            guard position < count else {
+                throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedArrayContinuation)
+            }
+            let byte = base[position]
+            if byte == UInt8(ascii: ",") {
+                position &+= 1
+                JSONScan.skipWhitespace(base, count, &position)
+            } else if byte == UInt8(ascii: "]") {
+                position &+= 1
+                break
+            } else {
+                throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedArrayContinuation)
             }
         }
+        let array = Array(arrayValues[frameStart...])
+        arrayValues.removeSubrange(frameStart...)
+        return .array(array)
     }
 
-    private func error(_ message: String) -> JSONError {
-        JSONError(offset: position, message: message)
+    private mutating func parseObject() throws(JSONError) -> JSONValue {
+        try enterContainer()
+        defer { depth &-= 1 }
+        if position < count, base[position] == UInt8(ascii: "}") {
+            position &+= 1
+            return .object(JSONObject())
+        }
+        let frameStart = objectKeys.count
+        while true {
+            let (key, fingerprint) = try parseKeyAndColon()
+            let value = try parseValue()
+            if let duplicate = duplicatePosition(of: key, fingerprint: fingerprint, from: frameStart) {
+                objectValues[duplicate] = value  // the last value wins, in the first position
+            } else {
+                objectKeys.append(key)
+                objectKeyFingerprints.append(fingerprint)
+                objectValues.append(value)
+            }
+            JSONScan.skipWhitespace(base, count, &position)
+            guard position < count else {
+                throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedObjectContinuation)
+            }
+            let byte = base[position]
+            if byte == UInt8(ascii: ",") {
+                position &+= 1
+                JSONScan.skipWhitespace(base, count, &position)
+            } else if byte == UInt8(ascii: "}") {
+                position &+= 1
+                break
+            } else {
+                throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedObjectContinuation)
+            }
+        }
+        let object = JSONObject(uniqueKeys: Array(objectKeys[frameStart...]), values: Array(objectValues[frameStart...]))
+        objectKeys.removeSubrange(frameStart...)
+        objectKeyFingerprints.removeSubrange(frameStart...)
+        objectValues.removeSubrange(frameStart...)
+        return .object(object)
+    }
+
+    @inline(__always)
+    private func duplicatePosition(of key: String, fingerprint: UInt64, from frameStart: Int) -> Int? {
+        var index = frameStart
+        let end = objectKeyFingerprints.count
+        while index < end {
+            if objectKeyFingerprints[index] == fingerprint, objectKeys[index] == key { return index }
+            index &+= 1
+        }
+        return nil
+    }
+
+    /// Parses `"key" :` and the whitespace after it; returns the key and its fingerprint.
+    @inline(__always)
+    private mutating func parseKeyAndColon() throws(JSONError) -> (String, UInt64) {
+        guard position < count, base[position] == UInt8(ascii: "\"") else {
+            throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedKey)
+        }
+        let start = position &+ 1
+        let hasEscapes = try JSONScan.scanString(base, count, &position)
+        let end = position &- 1
+        let key: String
+        let fingerprint: UInt64
+        if hasEscapes {
+            decodeEscapedString(from: start, to: end)
+            key = String(decoding: unescaped, as: UTF8.self)
+            fingerprint = unescaped.withUnsafeBufferPointer { Self.fingerprint($0.baseAddress ?? JSONScan.emptyBase, $0.count) }
+        } else {
+            key = String(decoding: UnsafeBufferPointer(start: base + start, count: end &- start), as: UTF8.self)
+            fingerprint = Self.fingerprint(base + start, end &- start)
+        }
+        JSONScan.skipWhitespace(base, count, &position)
+        guard position < count, base[position] == UInt8(ascii: ":") else {
+            throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedColon)
+        }
+        position &+= 1
+        JSONScan.skipWhitespace(base, count, &position)
+        return (key, fingerprint)
+    }
+
+    /// A cheap hash of a key's UTF-8 bytes (its length and first and last 8 bytes): equal
+    /// keys have equal fingerprints, so most duplicate checks never compare strings.
+    @inline(__always)
+    private static func fingerprint(_ bytes: UnsafePointer<UInt8>, _ length: Int) -> UInt64 {
+        var hash = UInt64(truncatingIfNeeded: length) &* 0x9E37_79B9_7F4A_7C15
+        if length >= 8 {
+            hash ^= JSONScan.loadWord(bytes)
+            hash = (hash &* 0xBF58_476D_1CE4_E5B9) ^ JSONScan.loadWord(bytes + (length &- 8))
+        } else {
+            var word: UInt64 = 0
+            var index = 0
+            while index < length {
+                word |= UInt64(bytes[index]) << UInt64(index &* 8)
+                index &+= 1
+            }
+            hash ^= word
+        }
+        return hash
+    }
+
+    private mutating func parseString() throws(JSONError) -> String {
+        let start = position &+ 1
+        let hasEscapes = try JSONScan.scanString(base, count, &position)
+        let end = position &- 1
+        if !hasEscapes {
+            return String(decoding: UnsafeBufferPointer(start: base + start, count: end &- start), as: UTF8.self)
+        }
+        decodeEscapedString(from: start, to: end)
+        return String(decoding: unescaped, as: UTF8.self)
+    }
+
+    /// Decodes the already validated string bytes `start..<end` into ``unescaped``.
+    ///
+    /// A `\u` escape of a lone surrogate (high without a following low, or a low on its own)
+    /// becomes U+FFFD, as in jq.
+    private mutating func decodeEscapedString(from start: Int, to end: Int) {
+        unescaped.removeAll(keepingCapacity: true)
+        var index = start
+        var runStart = start
+        while index < end {
+            guard base[index] == UInt8(ascii: "\\") else {
+                index &+= 1
+                continue
+            }
+            unescaped.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: index &- runStart))
+            let kind = base[index &+ 1]
+            index &+= 2
+            switch kind {
+            case UInt8(ascii: "b"): unescaped.append(0x08)
+            case UInt8(ascii: "f"): unescaped.append(0x0C)
+            case UInt8(ascii: "n"): unescaped.append(0x0A)
+            case UInt8(ascii: "r"): unescaped.append(0x0D)
+            case UInt8(ascii: "t"): unescaped.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = hex4(at: index)
+                index &+= 4
+                if scalar >= 0xD800 && scalar < 0xDC00 {
+                    if index &+ 6 <= end, base[index] == UInt8(ascii: "\\"), base[index &+ 1] == UInt8(ascii: "u"),
+                       case let low = hex4(at: index &+ 2), low >= 0xDC00 && low < 0xE000 {
+                        scalar = 0x10000 &+ ((scalar &- 0xD800) << 10) &+ (low &- 0xDC00)
+                        index &+= 6
+                    } else {
+                        scalar = 0xFFFD
+                    }
+                } else if scalar >= 0xDC00 && scalar < 0xE000 {
+                    scalar = 0xFFFD
+                }
+                appendUTF8(scalar)
+            default: unescaped.append(kind)  // '"', '\\' and '/' stand for themselves
+            }
+            runStart = index
+        }
+        unescaped.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: end &- runStart))
+    }
+
+    @inline(__always)
+    private func hex4(at index: Int) -> UInt32 {
+        var value: UInt32 = 0
+        for offset in 0..<4 { value = value << 4 | UInt32(JSONScan.hexValue(base[index &+ offset])) }
+        return value
+    }
+
+    private mutating func appendUTF8(_ scalar: UInt32) {
+        switch scalar {
+        case 0..<0x80:
+            unescaped.append(UInt8(scalar))
+        case 0x80..<0x800:
+            unescaped.append(UInt8(0xC0 | scalar >> 6))
+            unescaped.append(UInt8(0x80 | scalar & 0x3F))
+        case 0x800..<0x10000:
+            unescaped.append(UInt8(0xE0 | scalar >> 12))
+            unescaped.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+            unescaped.append(UInt8(0x80 | scalar & 0x3F))
+        default:
+            unescaped.append(UInt8(0xF0 | scalar >> 18))
+            unescaped.append(UInt8(0x80 | scalar >> 12 & 0x3F))
+            unescaped.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+            unescaped.append(UInt8(0x80 | scalar & 0x3F))
+        }
+    }
+
+    private mutating func parseNumber() throws(JSONError) -> JSONNumber {
+        let start = position
+        try JSONScan.scanNumber(base, count, &position)
+        let literal = String(decoding: UnsafeBufferPointer(start: base + start, count: position &- start), as: UTF8.self)
+        return JSONNumber(literal: literal, double: Self.doubleValue(base + start, position &- start, literal: literal))
+    }
+
+    private static let powersOfTen: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ]
+
+    /// The double nearest to a validated number literal.
+    ///
+    /// Exact fast path (Clinger): up to 15 significant digits and a decimal exponent within
+    /// ±22 give a mantissa and a power of ten that are both exact doubles, so one
+    /// multiplication or division rounds correctly. Everything else goes to the standard
+    /// library's correctly rounded conversion.
+    static func doubleValue(_ bytes: UnsafePointer<UInt8>, _ length: Int, literal: String) -> Double {
+        var index = 0
+        let negative = bytes[0] == UInt8(ascii: "-")
+        if negative { index = 1 }
+        var mantissa: UInt64 = 0
+        var digitCount = 0
+        var exponent = 0
+        while index < length, JSONScan.isDigit(bytes[index]) {
+            mantissa = mantissa &* 10 &+ UInt64(bytes[index] &- 0x30)
+            if mantissa != 0 { digitCount &+= 1 }
+            index &+= 1
+        }
+        if index < length, bytes[index] == UInt8(ascii: ".") {
+            index &+= 1
+            while index < length, JSONScan.isDigit(bytes[index]) {
+                mantissa = mantissa &* 10 &+ UInt64(bytes[index] &- 0x30)
+                if mantissa != 0 { digitCount &+= 1 }
+                exponent &-= 1
+                index &+= 1
+            }
+        }
+        if index < length {  // 'e' or 'E'
+            index &+= 1
+            var exponentNegative = false
+            if bytes[index] == UInt8(ascii: "-") { exponentNegative = true; index &+= 1 }
+            else if bytes[index] == UInt8(ascii: "+") { index &+= 1 }
+            var explicit = 0
+            while index < length {
+                if explicit > 100_000 { return Double(literal) ?? .nan }
+                explicit = explicit &* 10 &+ Int(bytes[index] &- 0x30)
+                index &+= 1
+            }
+            exponent &+= exponentNegative ? -explicit : explicit
+        }
+        if digitCount <= 15 {
+            if mantissa == 0 { return negative ? -0.0 : 0.0 }
+            let value = Double(mantissa)
+            if exponent >= 0 && exponent <= 22 {
+                let result = value * powersOfTen[exponent]
+                return negative ? -result : result
+            }
+            if exponent < 0 && exponent >= -22 {
+                let result = value / powersOfTen[-exponent]
+                return negative ? -result : result
+            }
+        }
+        return Double(literal) ?? .nan
+    }
+
+    // MARK: - Projection
+
+    /// Parses the value at `position`, building only what `tree` (not whole) keeps.
+    private mutating func parseValue(keeping tree: JSONPathTree) throws(JSONError) -> JSONValue {
+        guard position < count, base[position] == UInt8(ascii: "{") else { return try parseValue() }
+        try enterContainer()
+        defer { depth &-= 1 }
+        var object = JSONObject()
+        if position < count, base[position] == UInt8(ascii: "}") {
+            position &+= 1
+            return .object(object)
+        }
+        while true {
+            let (key, _) = try parseKeyAndColon()
+            if let subtree = tree.children[key] {
+                object[key] = subtree.isWhole ? try parseValue() : try parseValue(keeping: subtree)
+            } else {
+                try skipValue()
+            }
+            JSONScan.skipWhitespace(base, count, &position)
+            guard position < count else {
+                throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedObjectContinuation)
+            }
+            let byte = base[position]
+            if byte == UInt8(ascii: ",") {
+                position &+= 1
+                JSONScan.skipWhitespace(base, count, &position)
+            } else if byte == UInt8(ascii: "}") {
+                position &+= 1
+                break
+            } else {
+                throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedObjectContinuation)
+            }
+        }
+        return .object(object)
+    }
+
+    /// Validates the value at `position` without building it, and moves past it.
+    private mutating func skipValue() throws(JSONError) {
+        var validator = JSONValidator(base: base, count: count, position: position, maxDepth: maxDepth)
+        try validator.scanValue(startDepth: depth)
+        position = validator.position
     }
 }
 
@@ -328,23 +481,30 @@ package enum UTF8Validation {
     /// the bytes there are not valid UTF-8 (truncated, overlong, surrogate, > U+10FFFF).
     @inline(__always)
     package static func sequenceLength(_ bytes: UnsafeRawBufferPointer, at index: Int) -> Int {
-        let lead = bytes[index]
-        let remaining = bytes.count - index
-        func continuation(_ offset: Int) -> UInt8? {
-            guard offset < remaining else { return nil }
-            let byte = bytes[index + offset]
-            return byte & 0xC0 == 0x80 ? byte : nil
-        }
+        precondition(index >= 0 && index < bytes.count, "index out of range")
+        return sequenceLength(JSONScan.base(of: bytes), bytes.count, at: index)
+    }
+
+    /// The length (2–4) of the valid multi-byte sequence at `base[index]` within `count`
+    /// bytes, or 0 when it is not valid UTF-8. No bounds checks: `index < count` is required.
+    @inline(__always)
+    package static func sequenceLength(_ base: UnsafePointer<UInt8>, _ count: Int, at index: Int) -> Int {
+        let lead = base[index]
+        let remaining = count &- index
         switch lead {
         case 0xC2...0xDF:
-            return continuation(1) != nil ? 2 : 0
+            return remaining >= 2 && base[index &+ 1] & 0xC0 == 0x80 ? 2 : 0
         case 0xE0...0xEF:
-            guard let second = continuation(1), continuation(2) != nil else { return 0 }
+            guard remaining >= 3 else { return 0 }
+            let second = base[index &+ 1], third = base[index &+ 2]
+            guard second & 0xC0 == 0x80, third & 0xC0 == 0x80 else { return 0 }
             if lead == 0xE0 && second < 0xA0 { return 0 }  // overlong
             if lead == 0xED && second >= 0xA0 { return 0 }  // surrogate
             return 3
         case 0xF0...0xF4:
-            guard let second = continuation(1), continuation(2) != nil, continuation(3) != nil else { return 0 }
+            guard remaining >= 4 else { return 0 }
+            let second = base[index &+ 1], third = base[index &+ 2], fourth = base[index &+ 3]
+            guard second & 0xC0 == 0x80, third & 0xC0 == 0x80, fourth & 0xC0 == 0x80 else { return 0 }
             if lead == 0xF0 && second < 0x90 { return 0 }  // overlong
             if lead == 0xF4 && second >= 0x90 { return 0 }  // above U+10FFFF
             return 4

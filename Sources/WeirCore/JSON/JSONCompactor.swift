@@ -1,0 +1,57 @@
+/// Validates JSON texts and writes them compactly: the hot path of `weir-cat` and `weir-filter`.
+///
+/// Acceptance and errors are exactly those of ``JSONParser`` (both use the same byte-level
+/// grammar), but no value is built: the compact form is the input minus insignificant
+/// whitespace, with string bytes and number literals copied verbatim (`"\u00e9"` and `1.10`
+/// come out as they went in). Already-compact text is copied in a single run.
+package enum JSONCompactor {
+    /// Validates one JSON text and appends its compact form to `output`.
+    ///
+    /// On error `output` is restored to its length on entry and the error's offset is a
+    /// byte offset into `text`.
+    package static func compact(
+        _ text: UnsafeRawBufferPointer,
+        into output: inout [UInt8],
+        maxDepth: Int = JSONParser.defaultMaxDepth
+    ) throws(JSONError) {
+        let entryCount = output.count
+        let base = JSONScan.base(of: text)
+        if text.isEmpty { throw JSONScan.unexpected(base, 0, 0, expected: JSONScan.expectedValue) }
+        // Make room for the worst case (nothing to remove), write through a pointer, trim.
+        output.append(contentsOf: repeatElement(0, count: text.count))
+        let result: Result<Int, JSONError> = output.withUnsafeMutableBufferPointer { buffer in
+            var validator = JSONValidator(
+                base: base, count: text.count, position: 0, maxDepth: maxDepth,
+                output: buffer.baseAddress! + entryCount
+            )
+            do throws(JSONError) {
+                try validator.scanText()
+            } catch {
+                return .failure(error)
+            }
+            return .success(validator.outputCount)
+        }
+        switch result {
+        case .success(let written):
+            output.removeLast(text.count - written)
+        case .failure(let error):
+            output.removeLast(output.count - entryCount)
+            throw error
+        }
+    }
+
+    /// Validates one JSON text (surrounding whitespace allowed) without building anything.
+    package static func validate(_ text: UnsafeRawBufferPointer, maxDepth: Int = JSONParser.defaultMaxDepth) throws(JSONError) {
+        var validator = JSONValidator(base: JSONScan.base(of: text), count: text.count, position: 0, maxDepth: maxDepth)
+        try validator.scanText()
+    }
+
+    /// Validates one JSON text held in a byte array and appends its compact form.
+    package static func compact(_ text: [UInt8], into output: inout [UInt8], maxDepth: Int = JSONParser.defaultMaxDepth) throws(JSONError) {
+        let result: Result<Void, JSONError> = text.withUnsafeBytes { buffer in
+            do throws(JSONError) { try compact(buffer, into: &output, maxDepth: maxDepth); return .success(()) }
+            catch { return .failure(error) }
+        }
+        try result.get()
+    }
+}
