@@ -46,25 +46,32 @@ struct JSONTextFramer: RecordFramer {
     let splitArrays: Bool
     var splitter = JSONTextSplitter()
     var brokenFile = false
+    var pendingFailure: RecordError? = nil
 
     mutating func beginFile(name: String) {
         splitter = JSONTextSplitter(splitTopLevelArrays: splitArrays)
         brokenFile = false
+        pendingFailure = nil
     }
 
     mutating func frame(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) throws(RecordError) -> FramedRecords {
+        if let failure = pendingFailure {
+            pendingFailure = nil
+            throw failure
+        }
         if brokenFile { return FramedRecords(length: bytes.count, records: []) }
         let found = splitter.split(bytes, isEndOfInput: isEndOfInput)
-        if let failure = found.failure, found.records.isEmpty {
-            brokenFile = true
-            throw RecordError(
-                failure.error.message + " (the rest of this file is skipped)",
-                column: failure.location.column, lineOffset: LineCounter.count(UnsafeRawBufferPointer(rebasing: bytes[0..<min(failure.error.offset, bytes.count)])))
-        }
-        // With a failure after some records: ship the records now; the next call reports it.
         let recordsEnd = found.records.last?.range.upperBound ?? 0
-        let length = found.failure == nil ? max(found.consumed, recordsEnd) : recordsEnd
-        return FramedRecords(length: length, records: found.records.map(\.range))
+        if let failure = found.failure {
+            brokenFile = true
+            var error = RecordError(failure.error.message + " (the rest of this file is skipped)", column: failure.location.column)
+            error.absoluteLine = failure.location.line
+            // Ship the records before the failure first; the next call reports it.
+            if found.records.isEmpty { throw error }
+            pendingFailure = error
+            return FramedRecords(length: recordsEnd, records: found.records.map(\.range))
+        }
+        return FramedRecords(length: max(found.consumed, recordsEnd), records: found.records.map(\.range))
     }
 
     mutating func skipRecord(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) -> Int? {

@@ -43,17 +43,20 @@ enum StageHarness {
         process.standardError = stderrPipe
         try process.run()
         // Feed input and drain outputs concurrently so large data cannot deadlock.
+        final class Collected: @unchecked Sendable { var stdout = Data(); var stderr = Data() }
+        let collected = Collected()
         let group = DispatchGroup()
-        var stdoutData = Data(), stderrData = Data()
         DispatchQueue.global().async(group: group) {
-            stdinPipe.fileHandleForWriting.write(input)
+            // The command may exit without reading its input (head -1): ignore EPIPE.
+            signal(SIGPIPE, SIG_IGN)
+            try? stdinPipe.fileHandleForWriting.write(contentsOf: input)
             try? stdinPipe.fileHandleForWriting.close()
         }
-        DispatchQueue.global().async(group: group) { stdoutData = stdoutPipe.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: group) { stderrData = stderrPipe.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: group) { collected.stdout = stdoutPipe.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: group) { collected.stderr = stderrPipe.fileHandleForReading.readDataToEndOfFile() }
         group.wait()
         process.waitUntilExit()
-        return Result(stdout: stdoutData, stderr: String(decoding: stderrData, as: UTF8.self), status: process.terminationStatus)
+        return Result(stdout: collected.stdout, stderr: String(decoding: collected.stderr, as: UTF8.self), status: process.terminationStatus)
     }
 
     /// Runs a shell command line with text input.

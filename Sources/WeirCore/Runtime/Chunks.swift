@@ -29,6 +29,8 @@ package struct RecordPosition: Sendable {
     package var line: Int
     /// The framer's per-file state (e.g. a CSV header), if any.
     package var fileContext: (any Sendable)?
+    /// The 1-based column of the record's first byte on its line (1 unless records share lines).
+    package var firstColumn: Int = 1
 
     package init(fileName: String, line: Int, fileContext: (any Sendable)? = nil) {
         self.fileName = fileName
@@ -48,6 +50,8 @@ package struct RecordError: Error, Sendable {
     package var column: Int?
     /// The 1-based line offset within the record (for multi-line records), 0 for the first line.
     package var lineOffset: Int
+    /// The line in the file, when the thrower knows it better than the reader (a framer).
+    package var absoluteLine: Int? = nil
 
     package init(_ message: String, column: Int? = nil, lineOffset: Int = 0) {
         self.message = message
@@ -119,18 +123,32 @@ package struct ChunkOutput: Sendable {
     package var stopped = false
     /// True when problems must stop processing (`--errors fail`).
     package let stopsAtFirstProblem: Bool
+    /// The longest record accepted (`--max-line-bytes`); a longer one is a bad record.
+    package let maxRecordBytes: Int
 
-    package init(sequence: Int, stopsAtFirstProblem: Bool, inputByteCount: Int) {
+    package init(sequence: Int, stopsAtFirstProblem: Bool, inputByteCount: Int, maxRecordBytes: Int = Int.max) {
         self.sequence = sequence
         self.stopsAtFirstProblem = stopsAtFirstProblem
         self.inputByteCount = inputByteCount
+        self.maxRecordBytes = maxRecordBytes
+    }
+
+    /// Reports a record over `--max-line-bytes` (keeping its first KiB); returns false when processing must stop.
+    package mutating func reportOversized(at position: RecordPosition, input: UnsafeRawBufferPointer) -> Bool {
+        problems.append(RecordProblem(
+            fileName: position.fileName, line: position.line, column: nil,
+            message: "record longer than --max-line-bytes (\(maxRecordBytes) bytes)",
+            input: Array(input.prefix(1024)), inputTruncated: true, outputOffset: bytes.count))
+        if stopsAtFirstProblem { stopped = true }
+        return !stopsAtFirstProblem
     }
 
     /// Records a bad record at the current output position; returns false when processing must stop.
     @discardableResult
     package mutating func report(_ error: RecordError, at position: RecordPosition, input: UnsafeRawBufferPointer) -> Bool {
+        let column = error.lineOffset == 0 ? error.column.map { $0 + position.firstColumn - 1 } : error.column
         problems.append(RecordProblem(
-            fileName: position.fileName, line: position.line + error.lineOffset, column: error.column,
+            fileName: position.fileName, line: position.line + error.lineOffset, column: column,
             message: error.message, input: Array(input), outputOffset: bytes.count))
         if stopsAtFirstProblem { stopped = true }
         return !stopsAtFirstProblem

@@ -81,7 +81,15 @@ package struct InputReader: Sendable {
                 return
             }
             if file.pending.isEmpty && file.endOfInput {
-                permits.release()
+                // One last call lets a framer report what only the end reveals (an unclosed array).
+                do throws(RecordError) {
+                    _ = try [UInt8]().withBytes { (empty) throws(RecordError) in try framer.frame(empty, isEndOfInput: true) }
+                    permits.release()
+                } catch {
+                    var problem = problemChunk(sequence: 0, path: file.path, line: error.absoluteLine ?? file.line, message: error.message, isFatal: false)
+                    problem.readerProblem?.column = error.column
+                    send(problem)
+                }
                 return
             }
             let framed: FramedRecords
@@ -90,7 +98,7 @@ package struct InputReader: Sendable {
                     try framer.frame(buffer, isEndOfInput: file.endOfInput)
                 }
             } catch {
-                var problem = problemChunk(sequence: 0, path: file.path, line: file.line + error.lineOffset, message: error.message, isFatal: false)
+                var problem = problemChunk(sequence: 0, path: file.path, line: error.absoluteLine ?? (file.line + error.lineOffset), message: error.message, isFatal: false)
                 problem.readerProblem?.column = error.column
                 problem.readerProblem?.input = Array(file.pending.prefix(Self.problemExcerptBytes))
                 problem.readerProblem?.inputTruncated = file.pending.count > Self.problemExcerptBytes

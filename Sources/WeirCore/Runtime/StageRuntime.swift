@@ -61,7 +61,9 @@ package struct StageRuntime: Sendable {
                 group.addTask {
                     var transform = makeTransform()
                     while let chunk = await queue.receive() {
-                        var output = ChunkOutput(sequence: chunk.sequence, stopsAtFirstProblem: stopsAtFirstProblem, inputByteCount: chunk.inputByteCount)
+                        var output = ChunkOutput(
+                            sequence: chunk.sequence, stopsAtFirstProblem: stopsAtFirstProblem,
+                            inputByteCount: chunk.inputByteCount, maxRecordBytes: configuration.maxRecordBytes)
                         if let problem = chunk.readerProblem {
                             if !problem.isFatal { output.recordsRead = 1 }
                             output.problems.append(problem)

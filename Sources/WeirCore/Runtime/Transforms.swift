@@ -35,6 +35,9 @@ package struct RecordChunkTransform<Transform: RecordTransform>: ChunkTransform 
                 for range in records {
                     position.line += LineCounter.count(UnsafeRawBufferPointer(rebasing: buffer[scanned..<range.lowerBound]))
                     scanned = range.lowerBound
+                    var lineStart = range.lowerBound
+                    while lineStart > 0, buffer[lineStart - 1] != 0x0A { lineStart -= 1 }
+                    position.firstColumn = range.lowerBound - lineStart + 1
                     if !processOne(UnsafeRawBufferPointer(rebasing: buffer[range]), position, &output) { return }
                 }
                 return
@@ -66,6 +69,7 @@ package struct RecordChunkTransform<Transform: RecordTransform>: ChunkTransform 
     private mutating func processOne(_ record: UnsafeRawBufferPointer, _ position: RecordPosition, _ output: inout ChunkOutput) -> Bool {
         let mark = output.bytes.count
         output.recordsRead += 1
+        if record.count > output.maxRecordBytes { return output.reportOversized(at: position, input: record) }
         do {
             let written = try transform.process(record, at: position, into: &output.bytes)
             if written == 0 { output.recordsDropped += 1 } else { output.recordsWritten += written }
