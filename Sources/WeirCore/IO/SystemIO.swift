@@ -88,6 +88,21 @@ package enum SystemIO {
         try bytes.withBytes { (buffer) throws(IOError) in try writeAll(descriptor, buffer, name: name) }
     }
 
+    /// Reads a whole (small) file: a program text, a `--slurpfile` or `--rawfile`.
+    package static func readWholeFile(_ path: String) throws(IOError) -> [UInt8] {
+        let descriptor = path == "-" ? standardInput : try openForReading(path)
+        defer { if path != "-" { closeQuietly(descriptor) } }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let got = try chunk.withMutableBytes { (buffer) throws(IOError) in
+                try read(descriptor, into: buffer.baseAddress!, count: buffer.count, name: path)
+            }
+            if got == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<got])
+        }
+    }
+
     /// True when `descriptor` has data (or end of input) ready to read right now.
     package static func isReadableNow(_ descriptor: Int32) -> Bool {
         var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)

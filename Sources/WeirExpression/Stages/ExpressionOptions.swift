@@ -1,0 +1,93 @@
+import WeirCore
+
+/// The options of every stage that takes an expression, as jq spells them, and the one
+/// place that turns them into a compiled ``Program``.
+package enum ExpressionOptions {
+    /// `--arg`, `--argjson`, `--slurpfile`, `--rawfile`, `-f`.
+    package static let options: [OptionSpec] = [
+        .value("arg", "NAME VALUE", repeatable: true, arity: 2, help: "Bind $NAME to the string VALUE in the expression."),
+        .value("argjson", "NAME JSON", repeatable: true, arity: 2, help: "Bind $NAME to the JSON value JSON."),
+        .value("slurpfile", "NAME FILE", repeatable: true, arity: 2, help: "Bind $NAME to an array of the JSON values in FILE."),
+        .value("rawfile", "NAME FILE", repeatable: true, arity: 2, help: "Bind $NAME to the text of FILE as a string."),
+        .value("from-file", short: "f", "FILE", help: "Read the expression from FILE instead of the first operand."),
+    ]
+
+    /// Takes the expression (from `-f FILE` or the first operand), binds the variables and
+    /// compiles it; any problem is a usage error (exit 2), syntax errors with a caret.
+    package static func compile(_ invocation: inout StageInvocation) -> Program {
+        let options = invocation.options
+        let source: String
+        if let path = options.value("from-file") {
+            source = String(decoding: readFile(path, invocation), as: UTF8.self)
+        } else {
+            source = invocation.takeOperand("EXPR (the expression)")
+        }
+        var variables: [String: JSONValue] = [:]
+        for (name, value) in pairs(options.values("arg")) { variables[name] = .string(value) }
+        for (name, text) in pairs(options.values("argjson")) {
+            do throws(JSONError) { variables[name] = try JSONParser.parse(text) } catch {
+                invocation.usageError("--argjson \(name): invalid JSON text: \(error.message)")
+            }
+        }
+        for (name, path) in pairs(options.values("slurpfile")) {
+            variables[name] = slurp(path, invocation)
+        }
+        for (name, path) in pairs(options.values("rawfile")) {
+            variables[name] = .string(String(decoding: readFile(path, invocation), as: UTF8.self))
+        }
+        do throws(ExpressionSyntaxError) {
+            return try Program.compile(source, variables: variables)
+        } catch {
+            invocation.usageError(syntaxMessage(error, source: source))
+        }
+    }
+
+    /// `error.message` with the program line and a caret under the column.
+    package static func syntaxMessage(_ error: ExpressionSyntaxError, source: String) -> String {
+        var message = "\(error.message) (at column \(error.column) of the expression)"
+        let scalars = Array(source.unicodeScalars)
+        guard !scalars.contains("\n"), scalars.count <= 200 else { return message }
+        let caret = String(repeating: " ", count: max(0, min(error.column - 1, scalars.count)))
+        message += "\n  \(source)\n  \(caret)^"
+        return message
+    }
+
+    private static func pairs(_ values: [String]) -> [(String, String)] {
+        stride(from: 0, to: values.count - 1, by: 2).map { (values[$0], values[$0 + 1]) }
+    }
+
+    private static func readFile(_ path: String, _ invocation: StageInvocation) -> [UInt8] {
+        do throws(IOError) { return try SystemIO.readWholeFile(path) } catch { invocation.usageError(error.description) }
+    }
+
+    /// All JSON values in a file (any layout), as jq's `--slurpfile` gives them.
+    private static func slurp(_ path: String, _ invocation: StageInvocation) -> JSONValue {
+        let bytes = readFile(path, invocation)
+        var splitter = JSONTextSplitter(splitTopLevelArrays: false)
+        var values: [JSONValue] = []
+        let failure: String? = bytes.withUnsafeBytes { buffer in
+            let found = splitter.split(buffer, isEndOfInput: true)
+            for record in found.records {
+                do throws(JSONError) {
+                    values.append(try JSONParser.parse(UnsafeRawBufferPointer(rebasing: buffer[record.range])))
+                } catch {
+                    return error.message
+                }
+            }
+            return found.failure?.error.message
+        }
+        if let failure { invocation.usageError("--slurpfile \(path): invalid JSON: \(failure)") }
+        return .array(values)
+    }
+}
+
+/// The evaluation context for a record: its file (`nil` for standard input) and line.
+package func evaluationContext(_ position: RecordPosition) -> EvaluationContext {
+    EvaluationContext(fileName: position.fileName == "-" ? nil : position.fileName, lineNumber: position.line)
+}
+
+/// A failed evaluation as a bad record, with jq's message.
+package func recordError(_ error: any Error) -> RecordError {
+    if let evaluation = error as? EvaluationError { return RecordError(evaluation.message) }
+    return RecordError(String(describing: error))
+}
