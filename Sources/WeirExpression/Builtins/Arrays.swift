@@ -1,0 +1,111 @@
+import WeirCore
+
+extension Builtins {
+    /// Array builtins: sorting, grouping, uniqueness, extremes (the `_by` forms get their keys from jq-defined wrappers).
+    static var arrayBuiltins: [String: Builtin] {
+        [
+            "sort/0": .unary { value in .array(ValueOrder.sorted(try sortable(value))) },
+            "_sort_by_impl/1": .values { value, arguments in
+                let (elements, keys) = try keyed(value, arguments[0])
+                let order = keys.indices.sorted { a, b in
+                    let comparison = ValueOrder.compare(keys[a], keys[b])
+                    return comparison != 0 ? comparison < 0 : a < b
+                }
+                return .array(order.map { elements[$0] })
+            },
+            "_group_by_impl/1": .values { value, arguments in
+                let (elements, keys) = try keyed(value, arguments[0])
+                let order = keys.indices.sorted { a, b in
+                    let comparison = ValueOrder.compare(keys[a], keys[b])
+                    return comparison != 0 ? comparison < 0 : a < b
+                }
+                var groups: [JSONValue] = []
+                var current: [JSONValue] = []
+                var currentKey: JSONValue?
+                for position in order {
+                    if let key = currentKey, ValueOrder.compare(key, keys[position]) == 0 {
+                        current.append(elements[position])
+                    } else {
+                        if currentKey != nil { groups.append(.array(current)) }
+                        current = [elements[position]]
+                        currentKey = keys[position]
+                    }
+                }
+                if currentKey != nil { groups.append(.array(current)) }
+                return .array(groups)
+            },
+            "_unique_by_impl/1": .values { value, arguments in
+                let (elements, keys) = try keyed(value, arguments[0])
+                let order = keys.indices.sorted { a, b in
+                    let comparison = ValueOrder.compare(keys[a], keys[b])
+                    return comparison != 0 ? comparison < 0 : a < b
+                }
+                var result: [JSONValue] = []
+                var lastKey: JSONValue?
+                for position in order {
+                    if let key = lastKey, ValueOrder.compare(key, keys[position]) == 0 { continue }
+                    result.append(elements[position])
+                    lastKey = keys[position]
+                }
+                return .array(result)
+            },
+            "_min_by_impl/1": .values { value, arguments in try extreme(value, arguments[0], wantMaximum: false) },
+            "_max_by_impl/1": .values { value, arguments in try extreme(value, arguments[0], wantMaximum: true) },
+            "unique/0": .unary { value in
+                var result: [JSONValue] = []
+                for element in ValueOrder.sorted(try sortable(value)) {
+                    if let last = result.last, ValueOrder.compare(last, element) == 0 { continue }
+                    result.append(element)
+                }
+                return .array(result)
+            },
+            "min/0": .unary { value in
+                let elements = try sortable(value)
+                return try extreme(value, .array(elements), wantMaximum: false)
+            },
+            "max/0": .unary { value in
+                let elements = try sortable(value)
+                return try extreme(value, .array(elements), wantMaximum: true)
+            },
+            "reverse/0": .unary { value in
+                switch value {
+                case .array(let array): return .array(array.reversed())
+                case .string(let text): return .string(String(String.UnicodeScalarView(text.unicodeScalars.reversed())))
+                case .null: return .array([])
+                case .object(let object) where object.isEmpty: return .array([])
+                case .object: throw EvaluationError("Cannot index object with number")
+                default:
+                    _ = try ValueOperations.length(value)
+                    if case .number(let number) = value, Swift.abs(number.double) == 0 { return .array([]) }
+                    throw EvaluationError("Cannot index \(value.typeName) with number")
+                }
+            },
+        ]
+    }
+
+    private static func sortable(_ value: JSONValue) throws -> [JSONValue] {
+        guard case .array(let elements) = value else {
+            throw typeError(value, "cannot be sorted, as it is not an array")
+        }
+        return elements
+    }
+
+    private static func keyed(_ value: JSONValue, _ keys: JSONValue) throws -> ([JSONValue], [JSONValue]) {
+        let elements = try sortable(value)
+        guard case .array(let keyValues) = keys, keyValues.count == elements.count else {
+            throw typeError(value, "cannot be sorted, as it is not an array")
+        }
+        return (elements, keyValues)
+    }
+
+    private static func extreme(_ value: JSONValue, _ keys: JSONValue, wantMaximum: Bool) throws -> JSONValue {
+        let (elements, keyValues) = try keyed(value, keys)
+        guard !elements.isEmpty else { return .null }
+        var best = 0
+        for position in 1..<elements.count {
+            let comparison = ValueOrder.compare(keyValues[position], keyValues[best])
+            if wantMaximum ? comparison >= 0 : comparison < 0 { best = position }
+        }
+        return elements[best]
+    }
+}

@@ -1,0 +1,360 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import WeirCore
+
+extension Builtins {
+    /// Core builtins: control (`empty`, `error`, `select`, `limit`, `range`, …), types and conversions.
+    static var coreBuiltins: [String: Builtin] {
+        [
+            "empty/0": .node { _ in EmptyNode() },
+            "error/0": .node { _ in ErrorNode(message: nil) },
+            "error/1": .node { ErrorNode(message: $0[0]) },
+            "true/0": .node { _ in LiteralNode(.bool(true)) },
+            "false/0": .node { _ in LiteralNode(.bool(false)) },
+            "null/0": .node { _ in LiteralNode(.null) },
+            "not/0": .unary { .bool(!$0.isTruthy) },
+            "select/1": .node { SelectNode(condition: $0[0]) },
+            "map/1": .node { ArrayNode(body: PipeNode(left: IterateNode(target: IdentityNode()), right: $0[0])) },
+            "recurse/0": .node { _ in RecurseAllNode() },
+            "recurse/1": .node { RecurseNode(step: $0[0]) },
+            "range/1": .node { RangeNode(from: LiteralNode(.number(0)), upto: $0[0], by: nil) },
+            "range/2": .node { RangeNode(from: $0[0], upto: $0[1], by: nil) },
+            "range/3": .node { RangeNode(from: $0[0], upto: $0[1], by: $0[2]) },
+            "limit/2": .node { LimitNode(count: $0[0], body: $0[1]) },
+            "first/1": .node { LimitNode(count: LiteralNode(.number(1)), body: $0[0]) },
+            "isempty/1": .node { IsEmptyNode(body: $0[0]) },
+            "last/1": .node { LastNode(body: $0[0]) },
+            "length/0": .unary(ValueOperations.length),
+            "utf8bytelength/0": .unary { value in
+                guard case .string(let string) = value else { throw typeError(value, "only strings have UTF-8 byte length") }
+                return .number(string.utf8.count)
+            },
+            "keys/0": .unary { value in
+                switch value {
+                case .object(let object): return .array(object.keys.sorted { JSONValue.compareUTF8($0, $1) < 0 }.map(JSONValue.string))
+                case .array(let array): return .array((0..<array.count).map { .number($0) })
+                default: throw typeError(value, "has no keys")
+                }
+            },
+            "keys_unsorted/0": .unary { value in
+                switch value {
+                case .object(let object): return .array(object.keys.map(JSONValue.string))
+                case .array(let array): return .array((0..<array.count).map { .number($0) })
+                default: throw typeError(value, "has no keys")
+                }
+            },
+            "has/1": .values { value, arguments in
+                switch (value, arguments[0]) {
+                case (.object(let object), .string(let key)): return .bool(object[key] != nil)
+                case (.array(let array), .number(let number)): return .bool(number.double >= 0 && number.double < Double(array.count))
+                default:
+                    throw EvaluationError("Cannot check whether \(value.typeName) has a \(arguments[0].typeName) key")
+                }
+            },
+            "contains/1": .values { value, arguments in .bool(try contains(value, arguments[0])) },
+            "type/0": .unary { .string($0.typeName) },
+            "tostring/0": .unary(toString),
+            "tojson/0": .unary { .string(JSONWriter.string($0)) },
+            "fromjson/0": .unary { value in
+                guard case .string(let text) = value else { throw typeError(value, "only strings can be parsed") }
+                do {
+                    return try JSONParser.parse(text)
+                } catch {
+                    if text == "nan" || text == "NaN" || text == "-NaN" || text == "-nan" { return .number(.nan) }
+                    throw EvaluationError("\((error as? JSONError)?.message ?? "invalid JSON") (while parsing '\(text)')")
+                }
+            },
+            "tonumber/0": .unary { value in
+                switch value {
+                case .number: return value
+                case .string(let text):
+                    if let parsed = try? JSONParser.parse(text), case .number = parsed, !text.hasPrefix(" "), !text.hasSuffix(" ") { return parsed }
+                    if isNumberText(text), let double = Double(text) { return .number(double) }
+                    if text == "nan" || text == "NaN" { return .number(.nan) }
+                    throw typeError(value, "cannot be parsed as a number")
+                default: throw typeError(value, "cannot be parsed as a number")
+                }
+            },
+            "toboolean/0": .unary { value in
+                switch value {
+                case .bool: return value
+                case .string("true"): return .bool(true)
+                case .string("false"): return .bool(false)
+                default: throw typeError(value, "cannot be parsed as a boolean")
+                }
+            },
+            "infinite/0": .node { _ in LiteralNode(.number(.infinity)) },
+            "nan/0": .node { _ in LiteralNode(.number(.nan)) },
+            "isinfinite/0": .unary { value in
+                guard case .number(let number) = value else { throw typeError(value, "number required") }
+                return .bool(number.double.isInfinite)
+            },
+            "isnan/0": .unary { value in
+                guard case .number(let number) = value else { throw typeError(value, "number required") }
+                return .bool(number.double.isNaN)
+            },
+            "isnormal/0": .unary { value in
+                guard case .number(let number) = value else { throw typeError(value, "number required") }
+                return .bool(number.double.isNormal)
+            },
+            "add/0": .unary { value in
+                switch value {
+                case .array(let array):
+                    guard var total = array.first else { return .null }
+                    for element in array.dropFirst() { total = try ValueOperations.add(total, element) }
+                    return total
+                case .object(let object):
+                    guard var total = object.values.first else { return .null }
+                    for element in object.values.dropFirst() { total = try ValueOperations.add(total, element) }
+                    return total
+                case .null: return .null
+                default: throw EvaluationError("Cannot iterate over \(ValueOperations.describe(value))")
+                }
+            },
+            "to_entries/0": .unary { value in
+                switch value {
+                case .object(let object):
+                    return .array(object.map { key, element in .object(JSONObject([("key", .string(key)), ("value", element)])) })
+                case .array(let array):
+                    return .array(array.enumerated().map { position, element in .object(JSONObject([("key", .number(position)), ("value", element)])) })
+                default: throw typeError(value, "has no keys")
+                }
+            },
+            "env/0": .node { _ in LiteralNode(environmentObject()) },
+            "have_decnum/0": .node { _ in LiteralNode(.bool(true)) },  // literals keep their digits, as with decNumber
+            "have_literal_numbers/0": .node { _ in LiteralNode(.bool(true)) },
+            "debug/0": .unary { value in
+                writeStandardError("[\"DEBUG:\",\(JSONWriter.string(value))]\n")
+                return value
+            },
+            "debug/1": .node { DebugNode(message: $0[0]) },
+            "stderr/0": .unary { value in
+                writeStandardError(JSONWriter.string(value))
+                return value
+            },
+            "toarray/0": .unary { value in
+                if case .array = value { return value }
+                return .array([value])
+            },
+            "abs/0": .unary { value in
+                guard case .number(let number) = value, number.double < 0 || number.literal?.hasPrefix("-") == true else { return value }
+                return .number(ValueOperations.negate(number))
+            },
+            "splits/1": .node { SplitsNode(arguments: [$0[0], LiteralNode(.null)]) },
+            "splits/2": .node { SplitsNode(arguments: $0) },
+        ]
+    }
+
+    /// `[+-]?(digits[.digits]|.digits)([eE][+-]?digits)?`: what `tonumber` accepts beyond JSON.
+    static func isNumberText(_ text: String) -> Bool {
+        var bytes = Array(text.utf8)[...]
+        if let first = bytes.first, first == UInt8(ascii: "+") || first == UInt8(ascii: "-") { bytes.removeFirst() }
+        var digits = 0
+        while let byte = bytes.first, byte >= 0x30 && byte <= 0x39 { bytes.removeFirst(); digits += 1 }
+        if bytes.first == UInt8(ascii: ".") {
+            bytes.removeFirst()
+            while let byte = bytes.first, byte >= 0x30 && byte <= 0x39 { bytes.removeFirst(); digits += 1 }
+        }
+        guard digits > 0 else { return false }
+        if let byte = bytes.first, byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
+            bytes.removeFirst()
+            if let sign = bytes.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { bytes.removeFirst() }
+            var exponentDigits = 0
+            while let byte = bytes.first, byte >= 0x30 && byte <= 0x39 { bytes.removeFirst(); exponentDigits += 1 }
+            guard exponentDigits > 0 else { return false }
+        }
+        return bytes.isEmpty
+    }
+
+    /// Writes text to standard error (for `debug` and `stderr`).
+    static func writeStandardError(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+    }
+
+    /// `tostring`: strings unchanged, everything else as compact JSON.
+    static func toString(_ value: JSONValue) -> JSONValue {
+        if case .string = value { return value }
+        return .string(JSONWriter.string(value))
+    }
+
+    /// jq's `contains`.
+    static func contains(_ a: JSONValue, _ b: JSONValue) throws -> Bool {
+        switch (a, b) {
+        case (.object(let x), .object(let y)):
+            for (key, value) in y {
+                guard let mine = x[key], try contains(mine, value) else { return false }
+            }
+            return true
+        case (.array(let x), .array(let y)):
+            for needle in y where !(try x.contains { try contains($0, needle) }) { return false }
+            return true
+        case (.string(let x), .string(let y)):
+            return y.isEmpty || x.utf8.count >= y.utf8.count && Array(x.utf8).firstRange(of: Array(y.utf8)) != nil
+        default:
+            guard a.typeName == b.typeName else {
+                throw EvaluationError("\(ValueOperations.describe(a)) and \(ValueOperations.describe(b)) cannot have their containment checked")
+            }
+            return ValueOrder.equal(a, b)
+        }
+    }
+}
+
+/// `recurse(f)`: the input, then `recurse(f)` of each output of `f`.
+final class RecurseNode: Node {
+    let step: Node
+    init(step: Node) { self.step = step }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        try emit(input)
+        try step.run(input, env) { try self.run($0, env, emit) }
+    }
+
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        try emit(path, input)
+        try step.paths(input, path, env) { try self.paths($1, $0, env, emit) }
+    }
+}
+
+/// `range(from; upto; by)` with value arguments (`from` outermost).
+final class RangeNode: Node {
+    let from: Node
+    let upto: Node
+    let by: Node?
+
+    init(from: Node, upto: Node, by: Node?) {
+        self.from = from
+        self.upto = upto
+        self.by = by
+    }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        try from.run(input, env) { fromValue in
+            try self.upto.run(input, env) { uptoValue in
+                guard let by = self.by else {
+                    guard case .number(let start) = fromValue, case .number(let end) = uptoValue else {
+                        throw EvaluationError("Range bounds must be numeric")
+                    }
+                    var current = start.double
+                    while current < end.double {
+                        try emit(.number(current))
+                        current += 1
+                    }
+                    return
+                }
+                try by.run(input, env) { byValue in
+                    guard case .number(let start) = fromValue, case .number(let end) = uptoValue, case .number(let step) = byValue else {
+                        throw EvaluationError("Range bounds must be numeric")
+                    }
+                    var current = start.double
+                    if step.double > 0 {
+                        while current < end.double {
+                            try emit(.number(current))
+                            current += step.double
+                        }
+                    } else if step.double < 0 {
+                        while current > end.double {
+                            try emit(.number(current))
+                            current += step.double
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `limit(n; f)` and `first(f)`: stops `f` after `n` outputs.
+final class LimitNode: Node {
+    let count: Node
+    let body: Node
+
+    init(count: Node, body: Node) {
+        self.count = count
+        self.body = body
+    }
+
+    private final class Stop: Error {}
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        try count.run(input, env) { countValue in
+            guard case .number(let number) = countValue else { throw EvaluationError("Invalid limit: must be a number") }
+            if number.double < 0 { throw EvaluationError("limit doesn't support negative count") }
+            guard number.double > 0 else { return }
+            var remaining = number.double
+            let stop = Stop()
+            do {
+                try self.body.run(input, env) { value in
+                    try emit(value)
+                    remaining -= 1
+                    if remaining <= 0 { throw stop }
+                }
+            } catch let signal as Stop where signal === stop {
+            }
+        }
+    }
+
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        try count.run(input, env) { countValue in
+            guard case .number(let number) = countValue else { throw EvaluationError("Invalid limit: must be a number") }
+            if number.double < 0 { throw EvaluationError("limit doesn't support negative count") }
+            guard number.double > 0 else { return }
+            var remaining = number.double
+            let stop = Stop()
+            do {
+                try self.body.paths(input, path, env) { subpath, value in
+                    try emit(subpath, value)
+                    remaining -= 1
+                    if remaining <= 0 { throw stop }
+                }
+            } catch let signal as Stop where signal === stop {
+            }
+        }
+    }
+}
+
+/// `isempty(f)`: whether `f` yields nothing (stops at its first output).
+final class IsEmptyNode: Node {
+    let body: Node
+    init(body: Node) { self.body = body }
+
+    override var isSingle: Bool { true }
+
+    override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue {
+        var found = false
+        do {
+            try body.run(input, env) { _ in
+                found = true
+                throw StopSignal()
+            }
+        } catch is StopSignal {
+        }
+        return .bool(!found)
+    }
+}
+
+/// `debug(message)`: writes `["DEBUG:", message]` to stderr for each message, passes the input on.
+final class DebugNode: Node {
+    let message: Node
+    init(message: Node) { self.message = message }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        try message.run(input, env) { value in
+            Builtins.writeStandardError("[\"DEBUG:\",\(JSONWriter.string(value))]\n")
+        }
+        try emit(input)
+    }
+}
+
+/// `last(f)`: the last output of `f`, if any.
+final class LastNode: Node {
+    let body: Node
+    init(body: Node) { self.body = body }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        var last: JSONValue?
+        try body.run(input, env) { last = $0 }
+        if let last { try emit(last) }
+    }
+}

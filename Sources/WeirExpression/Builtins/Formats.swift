@@ -1,0 +1,265 @@
+import WeirCore
+
+extension Builtins {
+    /// `format(name)`: the `@name` formats as a function.
+    static var formatBuiltins: [String: Builtin] {
+        [
+            "format/1": .values { value, arguments in
+                guard case .string(let name) = arguments[0] else { throw typeError(arguments[0], "is not a valid format") }
+                guard Parser.supportedFormats.contains(name) else { throw EvaluationError("\(name) is not a valid format") }
+                return try Formats.apply(name, value)
+            },
+            "tojson/0": .unary { .string(JSONWriter.string($0)) },
+        ]
+    }
+}
+
+/// The `@text @json @csv @tsv @html @uri @sh @base64 @base64d @base32 @base32d` formats.
+enum Formats {
+    /// Applies a format to a value.
+    static func apply(_ name: String, _ value: JSONValue) throws -> JSONValue {
+        switch name {
+        case "text": return Builtins.toString(value)
+        case "json": return .string(JSONWriter.string(value))
+        case "html": return .string(html(text(value)))
+        case "uri": return .string(uri(text(value)))
+        case "csv": return .string(try row(value, csv: true))
+        case "tsv": return .string(try row(value, csv: false))
+        case "sh": return .string(try shell(value))
+        case "base64": return .string(base64(Array(text(value).utf8)))
+        case "base64d": return .string(try base64Decode(text(value)))
+        case "base32": return .string(base32(Array(text(value).utf8)))
+        case "base32d": return .string(try base32Decode(text(value)))
+        default: throw EvaluationError("\(name) is not a valid format")
+        }
+    }
+
+    private static func text(_ value: JSONValue) -> String {
+        if case .string(let string) = value { return string }
+        return JSONWriter.string(value)
+    }
+
+    private static func html(_ text: String) -> String {
+        var result = ""
+        for character in text.unicodeScalars {
+            switch character {
+            case "<": result += "&lt;"
+            case ">": result += "&gt;"
+            case "&": result += "&amp;"
+            case "'": result += "&apos;"
+            case "\"": result += "&quot;"
+            default: result.unicodeScalars.append(character)
+            }
+        }
+        return result
+    }
+
+    private static func uri(_ text: String) -> String {
+        var result = ""
+        for byte in text.utf8 {
+            switch byte {
+            case 0x41...0x5A, 0x61...0x7A, 0x30...0x39, UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                result.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = Array("0123456789ABCDEF".utf8)
+                result += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 15)]], as: UTF8.self)
+            }
+        }
+        return result
+    }
+
+    private static func row(_ value: JSONValue, csv: Bool) throws -> String {
+        guard case .array(let elements) = value else {
+            throw EvaluationError("\(ValueOperations.describe(value)) cannot be \(csv ? "csv" : "tsv")-formatted, only an array can be")
+        }
+        var fields: [String] = []
+        for element in elements {
+            switch element {
+            case .null: fields.append("")
+            case .bool(let flag): fields.append(flag ? "true" : "false")
+            case .number(let number): fields.append(number.text)
+            case .string(let string):
+                if csv {
+                    fields.append("\"" + string.replacingAll("\"", with: "\"\"") + "\"")
+                } else {
+                    fields.append(string.replacingAll("\\", with: "\\\\").replacingAll("\t", with: "\\t")
+                        .replacingAll("\n", with: "\\n").replacingAll("\r", with: "\\r"))
+                }
+            default:
+                throw EvaluationError("\(ValueOperations.describe(element)) is not valid in a csv row")
+            }
+        }
+        return fields.joined(separator: csv ? "," : "\t")
+    }
+
+    private static func shell(_ value: JSONValue) throws -> String {
+        func quote(_ element: JSONValue) throws -> String {
+            switch element {
+            case .string(let string): return "'" + string.replacingAll("'", with: "'\\''") + "'"
+            case .array, .object: throw EvaluationError("\(ValueOperations.describe(element)) can not be escaped for shell")
+            default: return JSONWriter.string(element)
+            }
+        }
+        if case .array(let elements) = value {
+            var parts: [String] = []
+            for element in elements { parts.append(try quote(element)) }
+            return parts.joined(separator: " ")
+        }
+        return try quote(value)
+    }
+
+    private static let base64Alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    private static func base64(_ bytes: [UInt8]) -> String {
+        var output: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            let chunk = Array(bytes[index..<min(index + 3, bytes.count)])
+            let b0 = chunk[0], b1 = chunk.count > 1 ? chunk[1] : 0, b2 = chunk.count > 2 ? chunk[2] : 0
+            output.append(base64Alphabet[Int(b0 >> 2)])
+            output.append(base64Alphabet[Int((b0 & 3) << 4 | b1 >> 4)])
+            output.append(chunk.count > 1 ? base64Alphabet[Int((b1 & 15) << 2 | b2 >> 6)] : UInt8(ascii: "="))
+            output.append(chunk.count > 2 ? base64Alphabet[Int(b2 & 63)] : UInt8(ascii: "="))
+            index += 3
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    private static func base64Decode(_ text: String) throws -> String {
+        var values: [UInt8] = []
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "=") { break }
+            guard let position = base64Alphabet.firstIndex(of: byte) else {
+                throw EvaluationError("\(ValueOperations.describe(.string(text))) is not valid base64 data")
+            }
+            values.append(UInt8(position))
+        }
+        if values.count % 4 == 1 {
+            throw EvaluationError("\(ValueOperations.describe(.string(text))) trailing base64 byte found")
+        }
+        var output: [UInt8] = []
+        var index = 0
+        while index < values.count {
+            let chunk = Array(values[index..<min(index + 4, values.count)])
+            if chunk.count > 1 { output.append(chunk[0] << 2 | chunk[1] >> 4) }
+            if chunk.count > 2 { output.append((chunk[1] & 15) << 4 | chunk[2] >> 2) }
+            if chunk.count > 3 { output.append((chunk[2] & 3) << 6 | chunk[3]) }
+            index += 4
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    private static let base32Alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".utf8)
+
+    private static func base32(_ bytes: [UInt8]) -> String {
+        var output: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            let chunk = Array(bytes[index..<min(index + 5, bytes.count)])
+            var buffer: UInt64 = 0
+            for position in 0..<5 { buffer = buffer << 8 | UInt64(position < chunk.count ? chunk[position] : 0) }
+            let characters = [0, 2, 4, 5, 7, 8][chunk.count]
+            for position in 0..<8 {
+                if position < characters {
+                    output.append(base32Alphabet[Int((buffer >> UInt64(35 - position * 5)) & 31)])
+                } else {
+                    output.append(UInt8(ascii: "="))
+                }
+            }
+            index += 5
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    private static func base32Decode(_ text: String) throws -> String {
+        var buffer: UInt64 = 0
+        var bits = 0
+        var output: [UInt8] = []
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "=") { break }
+            guard let position = base32Alphabet.firstIndex(of: byte) else {
+                throw EvaluationError("\(ValueOperations.describe(.string(text))) is not valid base32 data")
+            }
+            buffer = buffer << 5 | UInt64(position)
+            bits += 5
+            if bits >= 8 {
+                output.append(UInt8((buffer >> UInt64(bits - 8)) & 0xFF))
+                bits -= 8
+            }
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+}
+
+extension String {
+    /// Replaces every occurrence of `target` (no Foundation).
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        ValueOperations.split(self, separator: target).joined(separator: replacement)
+    }
+}
+
+/// A bare `@format`, applied to `.`.
+final class FormatNode: Node {
+    let format: String
+    init(format: String) { self.format = format }
+    override var isSingle: Bool { true }
+    override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue { try Formats.apply(format, input) }
+}
+
+/// A string with interpolations (`"\(.a)-\(.b)"`, `@csv "\(.)"`): every combination, last interpolation outermost.
+final class StringNode: Node {
+    /// A literal piece or an interpolated expression.
+    enum Part {
+        case text(String)
+        case interpolation(Node)
+    }
+
+    let parts: [Part]
+    let format: String?
+    private let allSingle: Bool
+
+    init(parts: [Part], format: String?) {
+        self.parts = parts
+        self.format = format
+        self.allSingle = parts.allSatisfy { if case .interpolation(let node) = $0 { node.isSingle } else { true } }
+    }
+
+    override var isSingle: Bool { allSingle }
+
+    private func render(_ value: JSONValue) throws -> String {
+        guard let format, format != "text" else {
+            if case .string(let string) = value { return string }
+            return JSONWriter.string(value)
+        }
+        guard case .string(let string) = try Formats.apply(format, value) else { return "" }
+        return string
+    }
+
+    override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue {
+        guard allSingle else { return try super.single(input, env) }
+        var result = ""
+        for part in parts {
+            switch part {
+            case .text(let text): result += text
+            case .interpolation(let node): result += try render(try node.single(input, env))
+            }
+        }
+        return .string(result)
+    }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        if allSingle { return try emit(try single(input, env)) }
+        try build(parts.count - 1, [], input, env, emit)
+    }
+
+    private func build(_ position: Int, _ suffix: [String], _ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        guard position >= 0 else { return try emit(.string(suffix.reversed().joined())) }
+        switch parts[position] {
+        case .text(let text): try build(position - 1, suffix + [text], input, env, emit)
+        case .interpolation(let node):
+            try node.run(input, env) { value in
+                try self.build(position - 1, suffix + [try self.render(value)], input, env, emit)
+            }
+        }
+    }
+}

@@ -1,0 +1,351 @@
+import WeirCore
+
+/// A destructuring pattern with its variables resolved to slots.
+indirect enum CompiledPattern {
+    case variable(slot: Int)
+    case array([CompiledPattern])
+    case object([(key: CompiledPatternKey, pattern: CompiledPattern?)])
+}
+
+/// The key of an object pattern entry, resolved.
+enum CompiledPatternKey {
+    case constant(String)
+    case variable(slot: Int, name: String)
+    case computed(Node)
+}
+
+/// Binds the values of one or more alternative patterns (`as $x`, `as [$a, $b] ?// $c`) to
+/// consecutive environment slots, one per distinct variable name.
+final class Binder: @unchecked Sendable {
+    let alternatives: [CompiledPattern]
+    let slotCount: Int
+    private let simple: Bool
+
+    init(alternatives: [CompiledPattern], slotCount: Int) {
+        self.alternatives = alternatives
+        self.slotCount = slotCount
+        if alternatives.count == 1, case .variable = alternatives[0] { simple = true } else { simple = false }
+    }
+
+    /// Calls `body` with an environment binding the pattern's variables to parts of `value`.
+    @inline(__always)
+    func bind(_ value: JSONValue, _ env: Environment, _ body: (Environment) throws -> Void) throws {
+        if simple { return try body(Environment(parent: env, binding: .value(value))) }
+        try bindAlternatives(value, env, body)
+    }
+
+    private func bindAlternatives(_ value: JSONValue, _ env: Environment, _ body: (Environment) throws -> Void) throws {
+        for (position, pattern) in alternatives.enumerated() {
+            let isLast = position == alternatives.count - 1
+            var values = [JSONValue?](repeating: nil, count: slotCount)
+            if isLast {
+                try destructure(pattern, value, env, &values) { values in try body(self.environment(env, values)) }
+                return
+            }
+            do {
+                try destructure(pattern, value, env, &values) { values in
+                    try body(self.environment(env, values))
+                }
+                return
+            } catch let error as PassThroughError {
+                throw error.inner
+            } catch is EvaluationError {
+                continue
+            }
+        }
+    }
+
+    private func environment(_ env: Environment, _ values: [JSONValue?]) -> Environment {
+        var result = env
+        for value in values { result = Environment(parent: result, binding: .value(value ?? .null)) }
+        return result
+    }
+
+    private func destructure(_ pattern: CompiledPattern, _ value: JSONValue, _ env: Environment, _ values: inout [JSONValue?], _ done: ([JSONValue?]) throws -> Void) throws {
+        switch pattern {
+        case .variable(let slot):
+            values[slot] = value
+            try done(values)
+        case .array(let elements):
+            if case .array = value {} else if case .null = value {} else {
+                throw EvaluationError("Cannot index \(value.typeName) with number")
+            }
+            try destructureElements(elements[...], 0, value, env, values, done)
+        case .object(let entries):
+            if case .object = value {} else if case .null = value {} else {
+                throw EvaluationError("Cannot index \(value.typeName) with \"\(Self.firstKeyName(entries))\"")
+            }
+            try destructureEntries(entries[...], value, env, values, done)
+        }
+    }
+
+    private static func firstKeyName(_ entries: [(key: CompiledPatternKey, pattern: CompiledPattern?)]) -> String {
+        switch entries.first?.key {
+        case .constant(let name)?: return name
+        case .variable(_, let name)?: return name
+        default: return ""
+        }
+    }
+
+    private func destructureElements(_ elements: ArraySlice<CompiledPattern>, _ position: Int, _ value: JSONValue, _ env: Environment, _ values: [JSONValue?], _ done: ([JSONValue?]) throws -> Void) throws {
+        guard let first = elements.first else { return try done(values) }
+        var current = values
+        let element = try ValueOperations.index(value, .number(position))
+        try destructure(first, element, env, &current) { bound in
+            try self.destructureElements(elements.dropFirst(), position + 1, value, env, bound, done)
+        }
+    }
+
+    private func destructureEntries(_ entries: ArraySlice<(key: CompiledPatternKey, pattern: CompiledPattern?)>, _ value: JSONValue, _ env: Environment, _ values: [JSONValue?], _ done: ([JSONValue?]) throws -> Void) throws {
+        guard let first = entries.first else { return try done(values) }
+        let rest = entries.dropFirst()
+        func withKey(_ key: JSONValue, _ slot: Int?) throws {
+            guard case .string = key else {
+                throw EvaluationError("Cannot index \(value.typeName) with \(key.typeName)")
+            }
+            let element = try ValueOperations.index(value, key)
+            var current = values
+            if let slot { current[slot] = element }
+            if let pattern = first.pattern {
+                try destructure(pattern, element, env, &current) { bound in
+                    try self.destructureEntries(rest, value, env, bound, done)
+                }
+            } else {
+                try destructureEntries(rest, value, env, current, done)
+            }
+        }
+        switch first.key {
+        case .constant(let name): try withKey(.string(name), nil)
+        case .variable(let slot, let name): try withKey(.string(name), slot)
+        case .computed(let node):
+            try node.run(value, environment(env, values)) { key in try withKey(key, nil) }
+        }
+    }
+}
+
+/// `source as $pattern | body`.
+final class BindNode: Node {
+    let source: Node
+    let binder: Binder
+    let body: Node
+
+    init(source: Node, binder: Binder, body: Node) {
+        self.source = source
+        self.binder = binder
+        self.body = body
+    }
+
+    override var isSingle: Bool { source.isSingle && body.isSingle && binder.alternatives.count == 1 && binder.slotCount == 1 && { if case .variable = binder.alternatives[0] { return true } else { return false } }() }
+
+    override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue {
+        let value = try source.single(input, env)
+        return try body.single(input, Environment(parent: env, binding: .value(value)))
+    }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        let body = self.body, binder = self.binder
+        try source.run(input, env) { value in
+            if binder.alternatives.count > 1 {
+                try binder.bind(value, env) { bodyEnv in
+                    try body.run(input, bodyEnv) { output in
+                        do { try emit(output) } catch { throw PassThroughError(inner: error) }
+                    }
+                }
+            } else {
+                try binder.bind(value, env) { try body.run(input, $0, emit) }
+            }
+        }
+    }
+
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        let body = self.body, binder = self.binder
+        try source.run(input, env) { value in
+            try binder.bind(value, env) { try body.paths(input, path, $0, emit) }
+        }
+    }
+}
+
+/// `reduce source as $x (initial; update)`.
+final class ReduceNode: Node {
+    let source: Node
+    let binder: Binder
+    let initial: Node
+    let update: Node
+
+    init(source: Node, binder: Binder, initial: Node, update: Node) {
+        self.source = source
+        self.binder = binder
+        self.initial = initial
+        self.update = update
+    }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        try initial.run(input, env) { start in
+            var state: JSONValue = start
+            try self.source.run(input, env) { value in
+                try self.binder.bind(value, env) { bodyEnv in
+                    if self.update.isSingle {
+                        state = try self.update.single(state, bodyEnv)
+                        return
+                    }
+                    var last: JSONValue = .null
+                    let current = state
+                    state = .null  // lets the update mutate the state in place
+                    try self.update.run(current, bodyEnv) { last = $0 }
+                    state = last
+                }
+            }
+            try emit(state)
+        }
+    }
+
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        try initial.paths(input, path, env) { startPath, start in
+            var state: ([JSONValue]?, JSONValue)? = (startPath, start)
+            try self.source.run(input, env) { value in
+                try self.binder.bind(value, env) { bodyEnv in
+                    guard let current = state else { return }
+                    var last: ([JSONValue]?, JSONValue)?
+                    try self.update.paths(current.1, current.0, bodyEnv) { last = ($0, $1) }
+                    state = last
+                }
+            }
+            if let state { try emit(state.0, state.1) }
+        }
+    }
+}
+
+/// `foreach source as $x (initial; update; extract)`.
+final class ForeachNode: Node {
+    let source: Node
+    let binder: Binder
+    let initial: Node
+    let update: Node
+    let extract: Node?
+
+    init(source: Node, binder: Binder, initial: Node, update: Node, extract: Node?) {
+        self.source = source
+        self.binder = binder
+        self.initial = initial
+        self.update = update
+        self.extract = extract
+    }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        try initial.run(input, env) { start in
+            var state = start
+            try self.source.run(input, env) { value in
+                try self.binder.bind(value, env) { bodyEnv in
+                    try self.update.run(state, bodyEnv) { next in
+                        state = next
+                        if let extract = self.extract { try extract.run(next, bodyEnv, emit) } else { try emit(next) }
+                    }
+                }
+            }
+        }
+    }
+
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        try initial.paths(input, path, env) { startPath, start in
+            var state = (startPath, start)
+            try self.source.run(input, env) { value in
+                try self.binder.bind(value, env) { bodyEnv in
+                    try self.update.paths(state.1, state.0, bodyEnv) { nextPath, next in
+                        state = (nextPath, next)
+                        if let extract = self.extract { try extract.paths(next, nextPath, bodyEnv, emit) } else { try emit(nextPath, next) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A compiled `def`: its body and parameter kinds.
+final class FunctionNode: @unchecked Sendable {
+    let name: String
+    /// For each parameter, whether it is a `$value` parameter.
+    let valueParameters: [Bool]
+    /// The body (set after compiling, so recursion can refer to the function).
+    var body: Node = EmptyNode()
+    /// For builtins defined in jq: their own fixed environment (they see no user bindings).
+    var staticEnvironment: Environment?
+
+    init(name: String, valueParameters: [Bool]) {
+        self.name = name
+        self.valueParameters = valueParameters
+    }
+}
+
+/// `def f: …; rest`: makes `f` visible to `rest`.
+final class DefinitionNode: Node {
+    let rest: Node
+    init(rest: Node) { self.rest = rest }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        try rest.run(input, Environment(parent: env, binding: .function), emit)
+    }
+
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        try rest.paths(input, path, Environment(parent: env, binding: .function), emit)
+    }
+}
+
+/// A call of a function defined with `def` (by the user or the jq-defined builtins).
+final class CallNode: Node {
+    let function: FunctionNode
+    let depth: Int
+    let arguments: [Node]
+    private let hasValueParameters: Bool
+
+    init(function: FunctionNode, depth: Int, arguments: [Node]) {
+        self.function = function
+        self.depth = depth
+        self.arguments = arguments
+        self.hasValueParameters = function.valueParameters.contains(true)
+    }
+
+    private func withEnvironment(_ input: JSONValue, _ env: Environment, _ body: (Environment) throws -> Void) throws {
+        var callEnv = function.staticEnvironment ?? env.ancestor(depth)
+        if !hasValueParameters {
+            for argument in arguments { callEnv = Environment(parent: callEnv, binding: .closure(argument, env)) }
+            return try body(callEnv)
+        }
+        try bindParameters(0, callEnv, input, env, body)
+    }
+
+    private func bindParameters(_ position: Int, _ callEnv: Environment, _ input: JSONValue, _ env: Environment, _ body: (Environment) throws -> Void) throws {
+        guard position < arguments.count else { return try body(callEnv) }
+        let argument = arguments[position]
+        let withClosure = Environment(parent: callEnv, binding: .closure(argument, env))
+        guard function.valueParameters[position] else {
+            return try bindParameters(position + 1, withClosure, input, env, body)
+        }
+        try argument.run(input, env) { value in
+            try self.bindParameters(position + 1, Environment(parent: withClosure, binding: .value(value)), input, env, body)
+        }
+    }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        try withEnvironment(input, env) { try function.body.run(input, $0, emit) }
+    }
+
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        try withEnvironment(input, env) { try function.body.paths(input, path, $0, emit) }
+    }
+}
+
+/// A call of a closure parameter (`f` inside `def g(f): … f …`).
+final class ClosureCallNode: Node {
+    let depth: Int
+    init(depth: Int) { self.depth = depth }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        guard case .closure(let node, let closureEnv) = env.ancestor(depth).binding else { return }
+        try node.run(input, closureEnv, emit)
+    }
+
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        guard case .closure(let node, let closureEnv) = env.ancestor(depth).binding else { return }
+        try node.paths(input, path, closureEnv, emit)
+    }
+}

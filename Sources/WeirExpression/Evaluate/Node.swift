@@ -1,0 +1,674 @@
+import WeirCore
+
+/// A compiled expression: a tree of nodes with builtins and variables already resolved.
+///
+/// Every node is a generator: ``run(_:_:_:)`` calls `emit` once per output, in order
+/// (continuation-passing, no intermediate arrays). Nodes that always yield exactly one
+/// output report ``isSingle`` and implement ``single(_:_:)``, the fast path the common
+/// cases (`.a.b`, literals, comparisons, object construction) take without closures.
+/// ``paths(_:_:_:_:)`` is path mode, for `path(f)` and assignments.
+class Node: @unchecked Sendable {
+    /// True when the node always yields exactly one output (or throws).
+    var isSingle: Bool { false }
+
+    /// Calls `emit` for each output on `input`.
+    func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        try emit(try single(input, env))
+    }
+
+    /// The one output (only for nodes whose ``isSingle`` is true).
+    func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue {
+        var result: JSONValue = .null
+        try run(input, env) { result = $0 }
+        return result
+    }
+
+    /// Path mode: calls `emit` with the path (from the `path(…)` root) and value of each output.
+    ///
+    /// A node that is not a path expression emits its values with a `nil` path; indexing such a
+    /// value, or using it as a path, is the error (as in jq).
+    func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        try run(input, env) { try emit(nil, $0) }
+    }
+}
+
+/// Path-mode helpers.
+enum PathMode {
+    /// `path + [key]`, or jq's error when the value came from a non-path expression.
+    @inline(__always)
+    static func extend(_ path: [JSONValue]?, _ key: JSONValue, of value: JSONValue) throws -> [JSONValue] {
+        guard let path else {
+            throw EvaluationError("Invalid path expression near attempt to access element \(ValueOperations.truncatedText(key)) of \(ValueOperations.truncatedText(value))")
+        }
+        return path + [key]
+    }
+
+    /// The path, or jq's error for iterating a value that came from a non-path expression.
+    static func iterable(_ path: [JSONValue]?, _ value: JSONValue) throws -> [JSONValue] {
+        guard let path else {
+            throw EvaluationError("Invalid path expression near attempt to iterate through \(ValueOperations.truncatedText(value))")
+        }
+        return path
+    }
+
+    /// A finished path, or jq's error for a result that is not a path.
+    static func result(_ path: [JSONValue]?, _ value: JSONValue) throws -> [JSONValue] {
+        guard let path else {
+            throw EvaluationError("Invalid path expression with result \(ValueOperations.truncatedText(value))")
+        }
+        return path
+    }
+}
+
+/// `.`
+final class IdentityNode: Node {
+    override var isSingle: Bool { true }
+    override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue { input }
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws { try emit(input) }
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        try emit(path, input)
+    }
+}
+
+/// A constant.
+final class LiteralNode: Node {
+    let value: JSONValue
+    init(_ value: JSONValue) { self.value = value }
+    override var isSingle: Bool { true }
+    override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue { value }
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        if case .null = value { try emit(path, .null); return }  // jq: `path(null)` is `[]`-relative null
+        try super.paths(input, path, env, emit)
+    }
+}
+
+/// `$name`, resolved to a depth in the environment.
+final class VariableNode: Node {
+    let depth: Int
+    init(depth: Int) { self.depth = depth }
+    override var isSingle: Bool { true }
+    override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue { env.value(at: depth) }
+}
+
+/// `target.name` (and `."name"`, `.["name"]`): the hot path of most programs.
+final class FieldNode: Node {
+    let target: Node?
+    let name: String
+    let targetIsSingle: Bool
+
+    init(target: Node?, name: String) {
+        self.target = target
+        self.name = name
+        self.targetIsSingle = target?.isSingle ?? true
+    }
+
+    override var isSingle: Bool { targetIsSingle }
+
+    @inline(__always)
+    private func field(_ value: JSONValue) throws -> JSONValue {
+        switch value {
+        case .object(let object): return object[name] ?? .null
+        case .null: return .null
+        default: throw EvaluationError("Cannot index \(value.typeName) with \(ValueOperations.describe(.string(name)))")
+        }
+    }
+
+    override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue {
+        guard let target else { return try field(input) }
+        return try field(try target.single(input, env))
+    }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        guard let target else { return try emit(try field(input)) }
+        if targetIsSingle { return try emit(try field(try target.single(input, env))) }
+        try target.run(input, env) { try emit(try self.field($0)) }
+    }
+
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        let key = JSONValue.string(name)
+        guard let target else { return try emit(try PathMode.extend(path, key, of: input), try field(input)) }
+        try target.paths(input, path, env) { subpath, value in try emit(try PathMode.extend(subpath, key, of: value), try self.field(value)) }
+    }
+}
+
+/// `target[key]` with a computed key (evaluated against `.`, outer loop).
+final class IndexNode: Node {
+    let target: Node
+    let key: Node
+
+    init(target: Node, key: Node) {
+        self.target = target
+        self.key = key
+    }
+
+    override var isSingle: Bool { target.isSingle && key.isSingle }
+
+    override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue {
+        let keyValue = try key.single(input, env)
+        return try ValueOperations.index(try target.single(input, env), keyValue)
+    }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        try key.run(input, env) { keyValue in
+            try self.target.run(input, env) { value in try emit(try ValueOperations.index(value, keyValue)) }
+        }
+    }
+
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        try key.run(input, env) { keyValue in
+            try self.target.paths(input, path, env) { subpath, value in
+                let extended = try PathMode.extend(subpath, keyValue, of: value)
+                if case .null = value {
+                    switch keyValue {
+                    case .string, .number, .object, .null: return try emit(extended, .null)
+                    default: break
+                    }
+                }
+                try emit(extended, try ValueOperations.index(value, keyValue))
+            }
+        }
+    }
+}
+
+/// `target[from:to]`.
+final class SliceNode: Node {
+    let target: Node
+    let from: Node?
+    let to: Node?
+
+    init(target: Node, from: Node?, to: Node?) {
+        self.target = target
+        self.from = from
+        self.to = to
+    }
+
+    private func bounds(_ input: JSONValue, _ env: Environment, _ body: (JSONValue, JSONValue) throws -> Void) throws {
+        let nullNode = LiteralNode(.null)
+        try (to ?? nullNode).run(input, env) { toValue in
+            try (self.from ?? nullNode).run(input, env) { fromValue in try body(fromValue, toValue) }
+        }
+    }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        try bounds(input, env) { fromValue, toValue in
+            try self.target.run(input, env) { value in
+                try emit(try ValueOperations.slice(value, from: fromValue, to: toValue))
+            }
+        }
+    }
+
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        try bounds(input, env) { fromValue, toValue in
+            try self.target.paths(input, path, env) { subpath, value in
+                let key = JSONValue.object(JSONObject([("start", fromValue), ("end", toValue)]))
+                try emit(try PathMode.extend(subpath, key, of: value), try ValueOperations.slice(value, from: fromValue, to: toValue))
+            }
+        }
+    }
+}
+
+/// `target[]`.
+final class IterateNode: Node {
+    let target: Node
+    init(target: Node) { self.target = target }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        if target.isSingle { return try ValueOperations.iterate(try target.single(input, env), emit) }
+        try target.run(input, env) { try ValueOperations.iterate($0, emit) }
+    }
+
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        try target.paths(input, path, env) { maybePath, value in
+            let subpath = try PathMode.iterable(maybePath, value)
+            switch value {
+            case .array(let array):
+                for (position, element) in array.enumerated() { try emit(subpath + [.number(position)], element) }
+            case .object(let object):
+                for (key, element) in object { try emit(subpath + [.string(key)], element) }
+            case .null:
+                break
+            default:
+                throw EvaluationError("Cannot iterate over \(ValueOperations.describe(value))")
+            }
+        }
+    }
+}
+
+/// `..`: the input and everything under it, depth first.
+final class RecurseAllNode: Node {
+    private func walk(_ value: JSONValue, _ emit: Emit) throws {
+        try emit(value)
+        switch value {
+        case .array(let array): for element in array { try walk(element, emit) }
+        case .object(let object): for element in object.values { try walk(element, emit) }
+        default: break
+        }
+    }
+
+    private func walkPaths(_ value: JSONValue, _ maybePath: [JSONValue]?, _ emit: PathEmit) throws {
+        try emit(maybePath, value)
+        if case .array = value {} else if case .object = value {} else { return }
+        let path = try PathMode.iterable(maybePath, value)
+        switch value {
+        case .array(let array):
+            for (position, element) in array.enumerated() { try walkPaths(element, path + [.number(position)], emit) }
+        case .object(let object):
+            for (key, element) in object { try walkPaths(element, path + [.string(key)], emit) }
+        default: break
+        }
+    }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws { try walk(input, emit) }
+
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        try walkPaths(input, path, emit)
+    }
+}
+
+/// `try body catch handler`, `body?`: catches errors raised by `body`, not by later stages.
+final class TryNode: Node {
+    let body: Node
+    let handler: Node?
+
+    init(body: Node, handler: Node?) {
+        self.body = body
+        self.handler = handler
+    }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        do {
+            try body.run(input, env) { value in
+                do { try emit(value) } catch { throw PassThroughError(inner: error) }
+            }
+        } catch let error as PassThroughError {
+            throw error.inner
+        } catch let error as EvaluationError {
+            if let handler {
+                try handler.run(error.caughtValue, env, emit)
+            }
+        }
+    }
+
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        do {
+            try body.paths(input, path, env) { subpath, value in
+                do { try emit(subpath, value) } catch { throw PassThroughError(inner: error) }
+            }
+        } catch let error as PassThroughError {
+            throw error.inner
+        } catch let error as EvaluationError {
+            if let handler { try handler.paths(error.caughtValue, path, env, emit) }
+        }
+    }
+}
+
+/// `left | right`.
+final class PipeNode: Node {
+    let left: Node
+    let right: Node
+    let bothSingle: Bool
+
+    init(left: Node, right: Node) {
+        self.left = left
+        self.right = right
+        self.bothSingle = left.isSingle && right.isSingle
+    }
+
+    override var isSingle: Bool { bothSingle }
+
+    override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue {
+        try right.single(try left.single(input, env), env)
+    }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        if left.isSingle { return try right.run(try left.single(input, env), env, emit) }
+        let right = self.right
+        try left.run(input, env) { try right.run($0, env, emit) }
+    }
+
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        let right = self.right
+        try left.paths(input, path, env) { subpath, value in try right.paths(value, subpath, env, emit) }
+    }
+}
+
+/// `left, right`.
+final class CommaNode: Node {
+    let left: Node
+    let right: Node
+
+    init(left: Node, right: Node) {
+        self.left = left
+        self.right = right
+    }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        try left.run(input, env, emit)
+        try right.run(input, env, emit)
+    }
+
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        try left.paths(input, path, env, emit)
+        try right.paths(input, path, env, emit)
+    }
+}
+
+/// `lhs op rhs` for arithmetic and comparison (right side is the outer loop, as jq).
+final class BinaryNode: Node {
+    let op: BinaryOperator
+    let lhs: Node
+    let rhs: Node
+    let bothSingle: Bool
+
+    init(op: BinaryOperator, lhs: Node, rhs: Node) {
+        self.op = op
+        self.lhs = lhs
+        self.rhs = rhs
+        self.bothSingle = lhs.isSingle && rhs.isSingle
+    }
+
+    override var isSingle: Bool { bothSingle }
+
+    override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue {
+        let right = try rhs.single(input, env)
+        return try ValueOperations.apply(op, try lhs.single(input, env), right)
+    }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        if bothSingle { return try emit(try single(input, env)) }
+        let op = self.op, lhs = self.lhs
+        try rhs.run(input, env) { right in
+            try lhs.run(input, env) { left in try emit(try ValueOperations.apply(op, left, right)) }
+        }
+    }
+}
+
+/// `lhs and rhs`, `lhs or rhs`.
+final class LogicalNode: Node {
+    let isAnd: Bool
+    let lhs: Node
+    let rhs: Node
+    let bothSingle: Bool
+
+    init(isAnd: Bool, lhs: Node, rhs: Node) {
+        self.isAnd = isAnd
+        self.lhs = lhs
+        self.rhs = rhs
+        self.bothSingle = lhs.isSingle && rhs.isSingle
+    }
+
+    override var isSingle: Bool { bothSingle }
+
+    override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue {
+        let left = try lhs.single(input, env).isTruthy
+        if isAnd ? !left : left { return .bool(left) }
+        return .bool(try rhs.single(input, env).isTruthy)
+    }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        if bothSingle { return try emit(try single(input, env)) }
+        try lhs.run(input, env) { leftValue in
+            let left = leftValue.isTruthy
+            if self.isAnd ? !left : left { return try emit(.bool(left)) }
+            try self.rhs.run(input, env) { try emit(.bool($0.isTruthy)) }
+        }
+    }
+}
+
+/// `lhs // rhs`: the truthy outputs of `lhs` (errors there ignored), else the outputs of `rhs`.
+final class AlternativeNode: Node {
+    let lhs: Node
+    let rhs: Node
+
+    init(lhs: Node, rhs: Node) {
+        self.lhs = lhs
+        self.rhs = rhs
+    }
+
+    override var isSingle: Bool { lhs.isSingle && rhs.isSingle }
+
+    override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue {
+        if let left = try? lhs.single(input, env), left.isTruthy { return left }
+        return try rhs.single(input, env)
+    }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        var any = false
+        do {
+            try lhs.run(input, env) { value in
+                guard value.isTruthy else { return }
+                any = true
+                do { try emit(value) } catch { throw PassThroughError(inner: error) }
+            }
+        } catch let error as PassThroughError {
+            throw error.inner
+        } catch is EvaluationError {
+        }
+        if !any { try rhs.run(input, env, emit) }
+    }
+
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        var any = false
+        do {
+            try lhs.paths(input, path, env) { subpath, value in
+                guard value.isTruthy else { return }
+                any = true
+                do { try emit(subpath, value) } catch { throw PassThroughError(inner: error) }
+            }
+        } catch let error as PassThroughError {
+            throw error.inner
+        } catch is EvaluationError {
+        }
+        if !any { try rhs.paths(input, path, env, emit) }
+    }
+}
+
+/// `-operand`.
+final class NegateNode: Node {
+    let operand: Node
+    init(operand: Node) { self.operand = operand }
+
+    override var isSingle: Bool { operand.isSingle }
+
+    private func negate(_ value: JSONValue) throws -> JSONValue {
+        guard case .number(let number) = value else {
+            throw EvaluationError("\(ValueOperations.describe(value)) cannot be negated")
+        }
+        return .number(ValueOperations.negate(number))
+    }
+
+    override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue {
+        try negate(try operand.single(input, env))
+    }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        try operand.run(input, env) { try emit(try self.negate($0)) }
+    }
+}
+
+/// `[body]`.
+final class ArrayNode: Node {
+    let body: Node?
+    init(body: Node?) { self.body = body }
+
+    override var isSingle: Bool { true }
+
+    override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue {
+        guard let body else { return .array([]) }
+        if body.isSingle { return .array([try body.single(input, env)]) }
+        var elements: [JSONValue] = []
+        try body.run(input, env) { elements.append($0) }
+        return .array(elements)
+    }
+}
+
+/// `{key: value, …}`: every combination of the entries' outputs, first entry outermost.
+final class ObjectNode: Node {
+    /// One entry: a constant key or a key expression, and the value expression.
+    struct Entry {
+        var constantKey: String?
+        var key: Node?
+        var value: Node
+    }
+
+    let entries: [Entry]
+    private let allSingleConstant: Bool
+    private let distinctKeys: Bool
+
+    init(entries: [Entry]) {
+        self.entries = entries
+        self.allSingleConstant = entries.allSatisfy { $0.constantKey != nil && $0.value.isSingle }
+        let keys = entries.compactMap(\.constantKey)
+        self.distinctKeys = Set(keys).count == keys.count
+    }
+
+    override var isSingle: Bool { allSingleConstant }
+
+    override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue {
+        guard allSingleConstant else {
+            var result: JSONValue = .null
+            try run(input, env) { result = $0 }
+            return result
+        }
+        var object = JSONObject()
+        object.reserveCapacity(entries.count)
+        if distinctKeys {
+            for entry in entries { object.appendUnique(entry.constantKey.unsafelyUnwrapped, try entry.value.single(input, env)) }
+        } else {
+            for entry in entries { object[entry.constantKey.unsafelyUnwrapped] = try entry.value.single(input, env) }
+        }
+        return .object(object)
+    }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        if allSingleConstant { return try emit(try single(input, env)) }
+        try build(0, JSONObject(), input, env, emit)
+    }
+
+    private func build(_ position: Int, _ object: JSONObject, _ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        guard position < entries.count else { return try emit(.object(object)) }
+        let entry = entries[position]
+        func withKey(_ key: String) throws {
+            try entry.value.run(input, env) { value in
+                var next = object
+                next[key] = value
+                try self.build(position + 1, next, input, env, emit)
+            }
+        }
+        if let constantKey = entry.constantKey { return try withKey(constantKey) }
+        try entry.key!.run(input, env) { keyValue in
+            guard case .string(let key) = keyValue else {
+                throw EvaluationError("Cannot use \(ValueOperations.describe(keyValue)) as object key")
+            }
+            try withKey(key)
+        }
+    }
+}
+
+/// `if c then a elif … else b end` (a missing `else` is `.`).
+final class IfNode: Node {
+    let condition: Node
+    let then: Node
+    let otherwise: Node
+    private let single: Bool
+
+    init(condition: Node, then: Node, otherwise: Node) {
+        self.condition = condition
+        self.then = then
+        self.otherwise = otherwise
+        self.single = condition.isSingle && then.isSingle && otherwise.isSingle
+    }
+
+    override var isSingle: Bool { single }
+
+    override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue {
+        try condition.single(input, env).isTruthy ? try then.single(input, env) : try otherwise.single(input, env)
+    }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        if condition.isSingle {
+            return try (try condition.single(input, env).isTruthy ? then : otherwise).run(input, env, emit)
+        }
+        try condition.run(input, env) { try ($0.isTruthy ? self.then : self.otherwise).run(input, env, emit) }
+    }
+
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        try condition.run(input, env) { try ($0.isTruthy ? self.then : self.otherwise).paths(input, path, env, emit) }
+    }
+}
+
+/// `select(f)`: the input, once per truthy output of `f`.
+final class SelectNode: Node {
+    let condition: Node
+    init(condition: Node) { self.condition = condition }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        if condition.isSingle {
+            if try condition.single(input, env).isTruthy { try emit(input) }
+            return
+        }
+        try condition.run(input, env) { if $0.isTruthy { try emit(input) } }
+    }
+
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        try condition.run(input, env) { if $0.isTruthy { try emit(path, input) } }
+    }
+}
+
+/// `empty`.
+final class EmptyNode: Node {
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {}
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {}
+}
+
+/// `error` / `error(message)`.
+final class ErrorNode: Node {
+    let message: Node?
+    init(message: Node?) { self.message = message }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        guard let message else { throw EvaluationError(value: input) }
+        try message.run(input, env) { throw EvaluationError(value: $0) }
+    }
+
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        try run(input, env) { _ in }
+    }
+}
+
+/// `label $name | body`.
+final class LabelNode: Node {
+    let body: Node
+    init(body: Node) { self.body = body }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        let identity = LabelIdentity()
+        do {
+            try body.run(input, Environment(parent: env, binding: .label(identity)), emit)
+        } catch let signal as BreakSignal where signal.label === identity {
+        }
+    }
+
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        let identity = LabelIdentity()
+        do {
+            try body.paths(input, path, Environment(parent: env, binding: .label(identity)), emit)
+        } catch let signal as BreakSignal where signal.label === identity {
+        }
+    }
+}
+
+/// `break $name`.
+final class BreakNode: Node {
+    let depth: Int
+    init(depth: Int) { self.depth = depth }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        guard case .label(let identity) = env.ancestor(depth).binding else { throw EvaluationError("break without label") }
+        throw BreakSignal(label: identity)
+    }
+
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        try run(input, env) { _ in }
+    }
+}

@@ -1,0 +1,110 @@
+import WeirCore
+
+// The expression language: a jq-compatible subset (jq 1.8 semantics, where 1.7 and 1.8 differ).
+//
+// Source text goes through the `Lexer` and `Parser` into an `Expression` tree, which the
+// `Compiler` turns into `Node`s with variables, functions and builtins resolved, once.
+// Evaluation is continuation-passing: each node calls `emit` per output.
+//
+// API for the stages:
+//
+//     let program = try Program.compile(".stock > 0", variables: ["min": .number(1)])
+//     program.inputPaths                       // JSONPathTree: what of `.` it reads (lazy parsing)
+//     program.conditionPaths                   // the same when only truthiness matters (weir-filter)
+//     try program.evaluate(record, context: EvaluationContext()) { output in … }
+//     try program.isSatisfied(by: record, context: EvaluationContext())
+//
+// Errors: `ExpressionSyntaxError` (column + message; unsupported constructs are reported here,
+// as "`input` is not supported"), `EvaluationError` (jq's wording, plus the value of `error(v)`).
+
+/// Where the current input came from, for `input_filename` and `input_line_number`.
+package struct EvaluationContext: Sendable {
+    /// The input file's name (`input_filename`), `nil` for stdin.
+    package var fileName: String?
+    /// The input line (`input_line_number`).
+    package var lineNumber: Int?
+
+    /// A context with an optional file name and line number.
+    package init(fileName: String? = nil, lineNumber: Int? = nil) {
+        self.fileName = fileName
+        self.lineNumber = lineNumber
+    }
+}
+
+/// A compiled expression, ready to run on any number of inputs (from any number of threads).
+package struct Program: @unchecked Sendable {
+    private let root: Node
+    private let baseEnvironment: Environment
+    private let usesContext: Bool
+    /// The paths of `.` this program can read, or `.whole` when it needs the entire input.
+    package let inputPaths: JSONPathTree
+    /// The paths of `.` needed to decide whether the program yields a truthy output (``isSatisfied(by:context:)``).
+    package let conditionPaths: JSONPathTree
+
+    /// Compiles a program; `variables` are `$name` bindings (from `--arg`, `--argjson`, …).
+    package static func compile(_ source: String, variables: [String: JSONValue] = [:]) throws(ExpressionSyntaxError) -> Program {
+        let expression = try Parser.parse(source)
+        let names = variables.keys.sorted()
+        let compiler = Compiler(source: source, variableNames: names)
+        let root = try compiler.compile(expression, compiler.rootScope)
+        var environment = Environment.root
+        for name in names { environment = Environment(parent: environment, binding: .value(variables[name]!)) }
+        let analysis = InputPathAnalysis(variableNames: names)
+        return Program(root: root, baseEnvironment: environment, usesContext: compiler.usesContext,
+                       inputPaths: analysis.inputPaths(expression), conditionPaths: analysis.conditionPaths(expression))
+    }
+
+    private init(root: Node, baseEnvironment: Environment, usesContext: Bool, inputPaths: JSONPathTree, conditionPaths: JSONPathTree) {
+        self.root = root
+        self.baseEnvironment = baseEnvironment
+        self.usesContext = usesContext
+        self.inputPaths = inputPaths
+        self.conditionPaths = conditionPaths
+        self.nullContextEnvironment = Environment(parent: Environment(parent: baseEnvironment, binding: .value(.null)), binding: .value(.null))
+    }
+
+    private let nullContextEnvironment: Environment
+
+    private func environment(_ context: EvaluationContext) -> Environment {
+        guard usesContext else { return nullContextEnvironment }
+        let fileName: JSONValue = context.fileName.map(JSONValue.string) ?? .null
+        let lineNumber: JSONValue = context.lineNumber.map { .number($0) } ?? .null
+        return Environment(parent: Environment(parent: baseEnvironment, binding: .value(fileName)), binding: .value(lineNumber))
+    }
+
+    /// Runs the program on one input, calling `emit` for each output in order.
+    ///
+    /// Throws ``EvaluationError`` for an error in the program (jq's message), or rethrows `emit`'s error.
+    package func evaluate(_ input: JSONValue, context: EvaluationContext, emit: (JSONValue) throws -> Void) throws {
+        do {
+            try root.run(input, environment(context), emit)
+        } catch let error as PassThroughError {
+            throw error.inner
+        } catch is BreakSignal {
+            throw EvaluationError("break")
+        }
+    }
+
+    /// True when the program yields at least one truthy output (stops at the first one).
+    package func isSatisfied(by input: JSONValue, context: EvaluationContext) throws -> Bool {
+        if root.isSingle { return try root.single(input, environment(context)).isTruthy }
+        var satisfied = false
+        do {
+            try evaluate(input, context: context) { output in
+                if output.isTruthy {
+                    satisfied = true
+                    throw StopSignal()
+                }
+            }
+        } catch is StopSignal {
+        }
+        return satisfied
+    }
+
+    /// All outputs of the program on one input (a convenience for tests and small tools).
+    package func outputs(_ input: JSONValue, context: EvaluationContext = EvaluationContext()) throws -> [JSONValue] {
+        var results: [JSONValue] = []
+        try evaluate(input, context: context) { results.append($0) }
+        return results
+    }
+}

@@ -1,0 +1,669 @@
+import WeirCore
+
+/// A syntax error (or an unsupported construct) in an expression, with its 1-based column.
+package struct ExpressionSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// 1-based column, counted in Unicode scalars.
+    package var column: Int
+    /// What is wrong (`unexpected ')'`, `` `input` is not supported ``).
+    package var message: String
+
+    /// An error at `column`.
+    package init(column: Int, message: String) {
+        self.column = column
+        self.message = message
+    }
+
+    /// jq-like rendering: `syntax error at column 7: unexpected ')'`.
+    package var description: String { "syntax error at column \(column): \(message)" }
+}
+
+/// Recursive-descent parser with jq's operator precedence.
+///
+/// Precedence, loosest first: `def`, `|` (right), `,`, `//` (right), assignments
+/// (non-associative), `or`, `and`, comparisons (non-associative), `+ -`, `* / %`,
+/// unary minus, postfix terms (`.a`, `[…]`, `?`, `as`). `try` and `catch` bind a postfix term.
+struct Parser {
+    private var tokens: [Token]
+    private var position = 0
+    private let source: String
+
+    /// Parses a whole program.
+    static func parse(_ source: String) throws(ExpressionSyntaxError) -> Expression {
+        var lexer = Lexer(source)
+        let tokens = try lexer.tokenize()
+        var parser = Parser(tokens: tokens, source: source)
+        let expression = try parser.parsePipe()
+        try parser.expectEnd()
+        return expression
+    }
+
+    private init(tokens: [Token], source: String) {
+        self.tokens = tokens
+        self.source = source
+    }
+
+    private var current: Token { tokens[position] }
+
+    private mutating func advance() { if position < tokens.count - 1 { position += 1 } }
+
+    private func error(_ message: String, at token: Token? = nil) -> ExpressionSyntaxError {
+        ExpressionSyntaxError(column: Lexer.column(of: (token ?? current).offset, in: source), message: message)
+    }
+
+    private func unexpected() -> ExpressionSyntaxError {
+        error(current.kind == .end ? "unexpected end of expression" : "unexpected \(describe(current))")
+    }
+
+    private func describe(_ token: Token) -> String {
+        switch token.kind {
+        case .dot: "'.'"
+        case .recurse: "'..'"
+        case .field(let name): "'.\(name)'"
+        case .identifier(let name): "'\(name)'"
+        case .variable(let name): "'$\(name)'"
+        case .format(let name): "'@\(name)'"
+        case .number(let text): "'\(text)'"
+        case .string: "string"
+        case .punctuation(let text): "'\(text)'"
+        case .end: "end of expression"
+        }
+    }
+
+    private func isPunctuation(_ text: String) -> Bool {
+        if case .punctuation(let value) = current.kind { return value == text }
+        return false
+    }
+
+    private func isKeyword(_ text: String) -> Bool {
+        if case .identifier(let value) = current.kind { return value == text }
+        return false
+    }
+
+    private mutating func expect(_ text: String) throws(ExpressionSyntaxError) {
+        guard isPunctuation(text) else {
+            if current.kind == .end { throw error("unexpected end of expression, expected '\(text)'") }
+            throw error("unexpected \(describe(current)), expected '\(text)'")
+        }
+        advance()
+    }
+
+    private mutating func expectKeyword(_ text: String) throws(ExpressionSyntaxError) {
+        guard isKeyword(text) else {
+            if current.kind == .end { throw error("unexpected end of expression, expected '\(text)'") }
+            throw error("unexpected \(describe(current)), expected '\(text)'")
+        }
+        advance()
+    }
+
+    private mutating func expectEnd() throws(ExpressionSyntaxError) {
+        guard current.kind == .end else { throw unexpected() }
+    }
+
+    private static let keywords: Set<String> = [
+        "def", "if", "then", "elif", "else", "end", "as", "reduce", "foreach", "try", "catch",
+        "label", "import", "include", "and", "or", "__loc__",
+    ]
+
+    // MARK: Expressions by precedence
+
+    mutating func parsePipe() throws(ExpressionSyntaxError) -> Expression {
+        if isKeyword("def") {
+            let definition = try parseDefinition()
+            let rest = try parsePipe()
+            return .functionDefinition(definition, rest)
+        }
+        if isKeyword("import") || isKeyword("include") {
+            throw error("modules (`\(isKeyword("import") ? "import" : "include")`) are not supported")
+        }
+        let left = try parseComma()
+        if isPunctuation("|") {
+            advance()
+            return .pipe(left, try parsePipe())
+        }
+        return left
+    }
+
+    private mutating func parseDefinition() throws(ExpressionSyntaxError) -> FunctionDefinition {
+        try expectKeyword("def")
+        guard case .identifier(let name) = current.kind, !Parser.keywords.contains(name) else {
+            throw error("expected a function name after 'def'")
+        }
+        advance()
+        var parameters: [String] = []
+        if isPunctuation("(") {
+            advance()
+            while true {
+                switch current.kind {
+                case .identifier(let parameter) where !Parser.keywords.contains(parameter): parameters.append(parameter)
+                case .variable(let parameter): parameters.append("$" + parameter)
+                default: throw error("expected a parameter name")
+                }
+                advance()
+                if isPunctuation(";") { advance(); continue }
+                try expect(")")
+                break
+            }
+        }
+        try expect(":")
+        let body = try parsePipe()
+        try expect(";")
+        return FunctionDefinition(name: name, parameters: parameters, body: body)
+    }
+
+    /// Comma-separated elements; an element followed by `as` binds everything after it (`1, 2 as $x | $x, 3`).
+    private mutating func parseComma() throws(ExpressionSyntaxError) -> Expression {
+        var left = try parseBindingElement()
+        while isPunctuation(",") {
+            advance()
+            left = .comma(left, try parseBindingElement())
+        }
+        return left
+    }
+
+    private mutating func parseBindingElement() throws(ExpressionSyntaxError) -> Expression {
+        if isKeyword("def") {
+            let definition = try parseDefinition()
+            return .functionDefinition(definition, try parsePipe())
+        }
+        if isKeyword("label") {
+            let token = current
+            advance()
+            guard case .variable(let label) = current.kind else { throw error("expected '$name' after 'label'", at: token) }
+            advance()
+            try expect("|")
+            return .label(label, try parsePipe())
+        }
+        let element = try parseAlternative()
+        guard isKeyword("as") else { return element }
+        advance()
+        var patterns = [try parsePattern()]
+        while isPunctuation("?//") {
+            advance()
+            patterns.append(try parsePattern())
+        }
+        try expect("|")
+        return .bind(element, patterns, try parsePipe())
+    }
+
+    private mutating func parseAlternative() throws(ExpressionSyntaxError) -> Expression {
+        let left = try parseAssignment()
+        if isPunctuation("//") {
+            advance()
+            return .alternative(left, try parseAlternative())
+        }
+        return left
+    }
+
+    private static let assignmentOperators: [String: AssignmentOperator] = [
+        "=": .set, "|=": .update, "+=": .add, "-=": .subtract, "*=": .multiply, "/=": .divide, "%=": .modulo, "//=": .alternative,
+    ]
+
+    private mutating func parseAssignment() throws(ExpressionSyntaxError) -> Expression {
+        let left = try parseOr()
+        if case .punctuation(let text) = current.kind, let op = Parser.assignmentOperators[text] {
+            advance()
+            // The right side of an assignment binds like jq's: up to the next ',' or '|'; `//` inside it.
+            let right = try parseAlternative()
+            return .assign(op, left, right)
+        }
+        return left
+    }
+
+    private mutating func parseOr() throws(ExpressionSyntaxError) -> Expression {
+        var left = try parseAnd()
+        while isKeyword("or") {
+            advance()
+            left = .or(left, try parseAnd())
+        }
+        return left
+    }
+
+    private mutating func parseAnd() throws(ExpressionSyntaxError) -> Expression {
+        var left = try parseComparison()
+        while isKeyword("and") {
+            advance()
+            left = .and(left, try parseComparison())
+        }
+        return left
+    }
+
+    private static let comparisonOperators: [String: BinaryOperator] = [
+        "==": .equal, "!=": .notEqual, "<": .less, "<=": .lessOrEqual, ">": .greater, ">=": .greaterOrEqual,
+    ]
+
+    private mutating func parseComparison() throws(ExpressionSyntaxError) -> Expression {
+        let left = try parseAdditive()
+        if case .punctuation(let text) = current.kind, let op = Parser.comparisonOperators[text] {
+            advance()
+            let right = try parseAdditive()
+            if case .punctuation(let next) = current.kind, Parser.comparisonOperators[next] != nil {
+                throw unexpected()
+            }
+            return .binary(op, left, right)
+        }
+        return left
+    }
+
+    private mutating func parseAdditive() throws(ExpressionSyntaxError) -> Expression {
+        var left = try parseMultiplicative()
+        while true {
+            if isPunctuation("+") {
+                advance()
+                left = .binary(.add, left, try parseMultiplicative())
+            } else if isPunctuation("-") {
+                advance()
+                left = .binary(.subtract, left, try parseMultiplicative())
+            } else {
+                return left
+            }
+        }
+    }
+
+    private mutating func parseMultiplicative() throws(ExpressionSyntaxError) -> Expression {
+        var left = try parseUnary()
+        while true {
+            if isPunctuation("*") {
+                advance()
+                left = .binary(.multiply, left, try parseUnary())
+            } else if isPunctuation("/") {
+                advance()
+                left = .binary(.divide, left, try parseUnary())
+            } else if isPunctuation("%") {
+                advance()
+                left = .binary(.modulo, left, try parseUnary())
+            } else {
+                return left
+            }
+        }
+    }
+
+    private mutating func parseUnary() throws(ExpressionSyntaxError) -> Expression {
+        if isPunctuation("-") {
+            advance()
+            return .negate(try parseUnary())
+        }
+        return try parsePostfix(allowBinding: true)
+    }
+
+    // MARK: Terms
+
+    private mutating func parsePostfix(allowBinding: Bool) throws(ExpressionSyntaxError) -> Expression {
+        var term = try parsePrimary()
+        while true {
+            switch current.kind {
+            case .field(let name):
+                advance()
+                term = .index(term, .literal(.string(name)))
+            case .dot:
+                let next = tokens[position + 1].kind
+                if case .string = next {
+                    advance()
+                    term = .index(term, try parseStringToken())
+                } else if next == .punctuation("[") {
+                    advance()
+                    term = try parseBracketSuffix(term)
+                } else {
+                    throw unexpected()
+                }
+            case .punctuation("["):
+                term = try parseBracketSuffix(term)
+            case .punctuation("?"):
+                advance()
+                term = .tryCatch(term, nil)
+            default:
+                return term
+            }
+        }
+    }
+
+    /// Parses `[]`, `[e]`, `[e:]`, `[:e]`, `[e:e]` after a term.
+    private mutating func parseBracketSuffix(_ term: Expression) throws(ExpressionSyntaxError) -> Expression {
+        try expect("[")
+        if isPunctuation("]") {
+            advance()
+            return .iterate(term)
+        }
+        if isPunctuation(":") {
+            advance()
+            let upper = try parsePipe()
+            try expect("]")
+            return .slice(term, nil, upper)
+        }
+        let index = try parsePipe()
+        if isPunctuation(":") {
+            advance()
+            if isPunctuation("]") {
+                advance()
+                return .slice(term, index, nil)
+            }
+            let upper = try parsePipe()
+            try expect("]")
+            return .slice(term, index, upper)
+        }
+        try expect("]")
+        return .index(term, index)
+    }
+
+    private mutating func parseStringToken(format: String? = nil) throws(ExpressionSyntaxError) -> Expression {
+        guard case .string(let parts) = current.kind else { throw unexpected() }
+        advance()
+        var segments: [StringSegment] = []
+        for part in parts {
+            switch part {
+            case .text(let text): segments.append(.text(text))
+            case .interpolation(let innerTokens):
+                var inner = Parser(tokens: innerTokens, source: source)
+                let expression = try inner.parsePipe()
+                try inner.expectEnd()
+                segments.append(.interpolation(expression))
+            }
+        }
+        if format == nil, segments.count == 1, case .text(let text) = segments[0] { return .literal(.string(text)) }
+        return .string(segments, format: format)
+    }
+
+    private mutating func parsePrimary() throws(ExpressionSyntaxError) -> Expression {
+        let token = current
+        switch token.kind {
+        case .dot:
+            let next = tokens[position + 1].kind
+            if case .string = next {
+                advance()
+                return .index(.identity, try parseStringToken())
+            }
+            if next == .punctuation("[") {
+                advance()
+                return try parseBracketSuffix(.identity)
+            }
+            advance()
+            return .identity
+        case .recurse:
+            advance()
+            return .recurseAll
+        case .field(let name):
+            advance()
+            return .index(.identity, .literal(.string(name)))
+        case .number(let text):
+            advance()
+            return .literal(.number(Parser.numberLiteral(text)))
+        case .string:
+            return try parseStringToken()
+        case .format(let name):
+            advance()
+            try Parser.checkFormat(name, parser: self, token: token)
+            if case .string = current.kind { return try parseStringToken(format: name) }
+            return .format(name)
+        case .variable(let name):
+            advance()
+            if name == "__loc__" { return .location(line: line(of: token.offset)) }
+            return .variable(name, offset: token.offset)
+        case .punctuation("("):
+            advance()
+            let inner = try parsePipe()
+            try expect(")")
+            return inner
+        case .punctuation("["):
+            advance()
+            if isPunctuation("]") {
+                advance()
+                return .array(nil)
+            }
+            let inner = try parsePipe()
+            try expect("]")
+            return .array(inner)
+        case .punctuation("{"):
+            advance()
+            return try parseObject()
+        case .identifier(let name):
+            return try parseIdentifierTerm(name, token: token)
+        default:
+            throw unexpected()
+        }
+    }
+
+    private func line(of offset: Int) -> Int {
+        var line = 1
+        for (index, byte) in source.utf8.enumerated() where index < offset && byte == 0x0A { line += 1 }
+        return line
+    }
+
+    /// A program number literal: keeps its text when it is valid JSON (jq 1.7 keeps literals).
+    static func numberLiteral(_ text: String) -> JSONNumber {
+        let bytes = Array(text.utf8)
+        let valid = bytes.first.map { $0 >= 0x30 && $0 <= 0x39 } == true
+            && !(bytes.count > 1 && bytes[0] == 0x30 && bytes[1] >= 0x30 && bytes[1] <= 0x39)
+            && !text.hasSuffix(".") && !text.contains(".e") && !text.contains(".E")
+        let double = Double(text) ?? Double(text + "0") ?? .nan
+        return valid ? JSONNumber(literal: text, double: double) : JSONNumber(double)
+    }
+
+    static let supportedFormats: Set<String> = ["text", "json", "csv", "tsv", "html", "uri", "sh", "base64", "base64d", "base32", "base32d"]
+
+    private static func checkFormat(_ name: String, parser: Parser, token: Token) throws(ExpressionSyntaxError) {
+        guard supportedFormats.contains(name) else { throw parser.error("\(name) is not a valid format", at: token) }
+    }
+
+    private mutating func parseIdentifierTerm(_ name: String, token: Token) throws(ExpressionSyntaxError) -> Expression {
+        switch name {
+        case "if":
+            advance()
+            var branches: [(Expression, Expression)] = []
+            let condition = try parsePipe()
+            try expectKeyword("then")
+            branches.append((condition, try parsePipe()))
+            while isKeyword("elif") {
+                advance()
+                let next = try parsePipe()
+                try expectKeyword("then")
+                branches.append((next, try parsePipe()))
+            }
+            var otherwise: Expression?
+            if isKeyword("else") {
+                advance()
+                otherwise = try parsePipe()
+            }
+            try expectKeyword("end")
+            return .ifThen(branches, otherwise)
+        case "try":
+            advance()
+            let body = try parsePostTry()
+            if isKeyword("catch") {
+                advance()
+                return .tryCatch(body, try parsePostTry())
+            }
+            return .tryCatch(body, .call("empty", [], offset: token.offset))
+        case "reduce":
+            advance()
+            let source = try parseAlternative()
+            try expectKeyword("as")
+            let pattern = try parsePattern()
+            try expect("(")
+            let initial = try parsePipe()
+            try expect(";")
+            let update = try parsePipe()
+            try expect(")")
+            return .reduce(source, pattern, initial, update)
+        case "foreach":
+            advance()
+            let source = try parseAlternative()
+            try expectKeyword("as")
+            let pattern = try parsePattern()
+            try expect("(")
+            let initial = try parsePipe()
+            try expect(";")
+            let update = try parsePipe()
+            var extract: Expression?
+            if isPunctuation(";") {
+                advance()
+                extract = try parsePipe()
+            }
+            try expect(")")
+            return .foreach(source, pattern, initial, update, extract)
+        case "import", "include":
+            throw error("modules (`\(name)`) are not supported", at: token)
+        case "break":
+            advance()
+            guard case .variable(let label) = current.kind else { throw error("expected '$name' after 'break'") }
+            advance()
+            return .breakLabel(label, offset: token.offset)
+        default:
+            if Parser.keywords.contains(name) { throw unexpected() }
+            if name.contains("::") { throw error("modules (`\(name)`) are not supported", at: token) }
+            advance()
+            if !isPunctuation("(") {
+                switch name {
+                case "true": return .literal(.bool(true))
+                case "false": return .literal(.bool(false))
+                case "null": return .literal(.null)
+                default: break
+                }
+            }
+            var arguments: [Expression] = []
+            if isPunctuation("(") {
+                advance()
+                while true {
+                    arguments.append(try parsePipe())
+                    if isPunctuation(";") { advance(); continue }
+                    try expect(")")
+                    break
+                }
+            }
+            return .call(name, arguments, offset: token.offset)
+        }
+    }
+
+    /// The body of `try` / `catch`: a postfix term (jq gives them the highest precedence).
+    private mutating func parsePostTry() throws(ExpressionSyntaxError) -> Expression {
+        if isPunctuation("-") {
+            advance()
+            return .negate(try parsePostTry())
+        }
+        return try parsePostfix(allowBinding: false)
+    }
+
+    private mutating func parseObject() throws(ExpressionSyntaxError) -> Expression {
+        var entries: [ObjectEntry] = []
+        if isPunctuation("}") {
+            advance()
+            return .object([])
+        }
+        while true {
+            let token = current
+            var key: ObjectEntry.Key
+            switch token.kind {
+            case .identifier(let name):
+                advance()
+                key = .name(name)
+            case .variable(let name):
+                advance()
+                if name == "__loc__" {
+                    key = .name("__loc__")
+                    entries.append(ObjectEntry(key: key, value: .location(line: line(of: token.offset))))
+                    if isPunctuation(",") { advance(); continue }
+                    try expect("}")
+                    return .object(entries)
+                }
+                key = .variable(name, offset: token.offset)
+            case .number(let text):
+                advance()
+                key = .computed(.literal(.number(Parser.numberLiteral(text))))  // an error at run time, as jq's
+            case .string:
+                let string = try parseStringToken()
+                if case .literal(.string(let text)) = string { key = .name(text) } else { key = .computed(string) }
+            case .format(let name):
+                advance()
+                try Parser.checkFormat(name, parser: self, token: token)
+                guard case .string = current.kind else { throw unexpected() }
+                key = .computed(try parseStringToken(format: name))
+            case .punctuation("("):
+                advance()
+                let inner = try parsePipe()
+                try expect(")")
+                key = .computed(inner)
+            default:
+                throw unexpected()
+            }
+            var value: Expression?
+            if isPunctuation(":") {
+                advance()
+                value = try parseObjectValue()
+            } else if case .computed(let expression) = key {
+                if case .literal(.number) = expression { throw unexpected() }
+                if case .string = expression {} else { throw error("unexpected \(describe(current)), expected ':'") }
+            }
+            entries.append(ObjectEntry(key: key, value: value))
+            if isPunctuation(",") {
+                advance()
+                continue
+            }
+            try expect("}")
+            return .object(entries)
+        }
+    }
+
+    /// An object value: expressions without `,` joined by `|` (jq 1.8's object values).
+    private mutating func parseObjectValue() throws(ExpressionSyntaxError) -> Expression {
+        var value = try parseAlternative()
+        while isPunctuation("|") {
+            advance()
+            value = .pipe(value, try parseAlternative())
+        }
+        return value
+    }
+
+    private mutating func parsePattern() throws(ExpressionSyntaxError) -> Pattern {
+        switch current.kind {
+        case .variable(let name):
+            advance()
+            return .variable(name)
+        case .punctuation("["):
+            advance()
+            var elements: [Pattern] = []
+            while true {
+                elements.append(try parsePattern())
+                if isPunctuation(",") { advance(); continue }
+                try expect("]")
+                return .array(elements)
+            }
+        case .punctuation("{"):
+            advance()
+            var entries: [(key: PatternKey, pattern: Pattern?)] = []
+            while true {
+                let token = current
+                var key: PatternKey
+                switch token.kind {
+                case .variable(let name):
+                    advance()
+                    key = .variable(name)
+                case .identifier(let name):
+                    advance()
+                    key = .name(name)
+                case .string:
+                    let string = try parseStringToken()
+                    if case .literal(.string(let text)) = string { key = .name(text) } else { key = .computed(string) }
+                case .punctuation("("):
+                    advance()
+                    let inner = try parsePipe()
+                    try expect(")")
+                    key = .computed(inner)
+                default:
+                    throw unexpected()
+                }
+                var pattern: Pattern?
+                if isPunctuation(":") {
+                    advance()
+                    pattern = try parsePattern()
+                } else if case .variable = key {
+                } else {
+                    throw error("unexpected \(describe(current)), expected ':'")
+                }
+                entries.append((key, pattern))
+                if isPunctuation(",") { advance(); continue }
+                try expect("}")
+                return .object(entries)
+            }
+        default:
+            throw error("unexpected \(describe(current)), expected a pattern ('$name', '[…]' or '{…}')")
+        }
+    }
+}
