@@ -37,29 +37,30 @@ package struct CSVFieldWriter: Sendable {
 
     /// Appends one field (without delimiter), quoted when needed or when `forceQuotes`.
     @inline(__always)
-    package func appendField(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, forceQuotes: Bool = false, into output: inout [UInt8]) {
+    package func appendField(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, forceQuotes: Bool = false, into output: inout CSVByteBuffer) {
         if !(quoteAll || forceQuotes || needsQuotes(bytes, start, end)) {
-            output.append(contentsOf: UnsafeBufferPointer(start: bytes + start, count: end - start))
+            output.append(bytes + start, end - start)
             return
         }
         let quote = dialect.quote
-        output.append(quote)
+        output.reserve(end - start + 2)
+        output.appendReserved(quote)
         var runStart = start
         var index = start
         while index < end {
             if bytes[index] == quote {
-                output.append(contentsOf: UnsafeBufferPointer(start: bytes + runStart, count: index + 1 - runStart))
+                output.append(bytes + runStart, index + 1 - runStart)
                 output.append(quote)
                 runStart = index + 1
             }
             index += 1
         }
-        output.append(contentsOf: UnsafeBufferPointer(start: bytes + runStart, count: end - runStart))
+        output.append(bytes + runStart, end - runStart)
         output.append(quote)
     }
 
     /// Appends one field given as bytes.
-    package func appendField(_ text: [UInt8], forceQuotes: Bool = false, into output: inout [UInt8]) {
+    package func appendField(_ text: [UInt8], forceQuotes: Bool = false, into output: inout CSVByteBuffer) {
         text.withUnsafeBufferPointer { buffer in
             if let base = buffer.baseAddress {
                 appendField(base, 0, buffer.count, forceQuotes: forceQuotes, into: &output)
@@ -70,16 +71,30 @@ package struct CSVFieldWriter: Sendable {
         }
     }
 
+    /// Appends one field given as bytes to an array.
+    package func appendField(_ text: [UInt8], forceQuotes: Bool = false, into output: inout [UInt8]) {
+        var buffer = CSVByteBuffer(capacity: text.count + 16)
+        appendField(text, forceQuotes: forceQuotes, into: &buffer)
+        buffer.append(to: &output)
+    }
+
     /// Appends a whole row of texts, delimiters and line break included.
     ///
     /// A row of one empty field is written as `""`, since an empty line would be read back
     /// as a blank line and skipped.
-    package func appendRow(_ fields: [String], into output: inout [UInt8]) {
+    package func appendRow(_ fields: [String], into output: inout CSVByteBuffer) {
         for (index, field) in fields.enumerated() {
             if index > 0 { output.append(dialect.delimiter) }
             appendField(Array(field.utf8), forceQuotes: fields.count == 1 && field.isEmpty, into: &output)
         }
-        output.append(contentsOf: lineBreak)
+        output.append(lineBreak)
+    }
+
+    /// Appends a whole row of texts to an array.
+    package func appendRow(_ fields: [String], into output: inout [UInt8]) {
+        var buffer = CSVByteBuffer(capacity: 256)
+        appendRow(fields, into: &buffer)
+        buffer.append(to: &output)
     }
 
     /// The bytes that force quoting, per dialect.

@@ -18,8 +18,7 @@ package struct CSVObjectEncoder {
     private let quote: UInt8
     private let columnTypes: [CSVColumnType]
     private let allAuto: Bool
-    private let keyBytes: [UInt8]
-    private let keyOffsets: [Int]
+    private let keys: KeyTable
     /// `,"file":"name"`, when the file name is wanted.
     private var filenameEntry: [UInt8] = []
     /// `,"row":`, when the row number is wanted.
@@ -35,7 +34,7 @@ package struct CSVObjectEncoder {
         let types = header.names.map { options.declaredTypes[$0] ?? .auto }
         self.columnTypes = types
         self.allAuto = types.allSatisfy { $0 == .auto }
-        (keyBytes, keyOffsets) = header.packedKeys
+        keys = KeyTable(header.packedKeys)
         if let rowKey = options.rowKey {
             var entry: [UInt8] = [UInt8(ascii: ",")]
             JSONWriter.writeString(rowKey, into: &entry)
@@ -64,11 +63,19 @@ package struct CSVObjectEncoder {
 
     /// Appends the current record of `tokenizer` as one JSON object and a line feed.
     package mutating func encode(_ tokenizer: CSVTokenizer, into output: inout [UInt8]) throws(CSVError) {
-        let fieldCount = tokenizer.fields.count
+        var buffer = CSVByteBuffer(capacity: 256)
+        try encode(tokenizer, into: &buffer)
+        buffer.append(to: &output)
+    }
+
+    /// Appends the current record of `tokenizer` as one JSON object and a line feed.
+    package mutating func encode(_ tokenizer: CSVTokenizer, into output: inout CSVByteBuffer) throws(CSVError) {
+        let fields = tokenizer.fields
+        let fieldCount = fields.count
         let columnCount = header.count
         if fieldCount != columnCount {
             if options.ragged == .error {
-                let offset = fieldCount > columnCount ? tokenizer.fields[columnCount].start : tokenizer.recordEnd
+                let offset = fieldCount > columnCount ? fields[columnCount].start - (fields[columnCount].isQuoted ? 1 : 0) : tokenizer.recordEnd
                 let (line, column) = tokenizer.location(of: min(offset, tokenizer.recordStart + tokenizer.recordText.count))
                 let hint = "use --ragged pad or --ragged truncate to accept such rows"
                 throw CSVError("the row has \(fieldCount) field\(fieldCount == 1 ? "" : "s") but the header has \(columnCount) (\(hint))",
@@ -77,59 +84,75 @@ package struct CSVObjectEncoder {
             }
             if options.ragged == .pad, fieldCount > columnCount { prepareExtraKeys(fieldCount) }
         }
-        guard let base = tokenizer.chunk.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
-            // An empty chunk has no records; nothing to write.
-            return
-        }
+        guard let base = tokenizer.chunk.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
         let mark = output.count
         output.append(UInt8(ascii: "{"))
         var first = true
         let written = min(fieldCount, columnCount)
+        let keys = self.keys
         do throws(CSVError) {
-            try keyBytes.withUnsafeBufferPointer { (keys) throws(CSVError) in
-                let keyBase = keys.baseAddress!
-                try tokenizer.fields.withUnsafeBufferPointer { (fields) throws(CSVError) in
-                    for index in 0..<written {
-                        let field = fields[index]
-                        let keyStart = keyOffsets[index] + (first ? 1 : 0)
-                        let key = UnsafeBufferPointer(start: keyBase + keyStart, count: keyOffsets[index + 1] - keyStart)
-                        let type = allAuto ? .auto : columnTypes[index]
-                        if try appendEntry(field, type: type, key: key, base: base, tokenizer: tokenizer, column: index, into: &output) {
+            for index in 0..<written {
+                let keyStart = keys.offsets[index] + (first ? 1 : 0)
+                let key = UnsafeBufferPointer(start: keys.bytes + keyStart, count: keys.offsets[index + 1] - keyStart)
+                let type = allAuto ? .auto : columnTypes[index]
+                if try appendEntry(fields[index], type: type, key: key, base: base, tokenizer: tokenizer, column: index, into: &output) {
+                    first = false
+                }
+            }
+            if fieldCount < columnCount {
+                for index in fieldCount..<columnCount {
+                    let keyStart = keys.offsets[index] + (first ? 1 : 0)
+                    let key = UnsafeBufferPointer(start: keys.bytes + keyStart, count: keys.offsets[index + 1] - keyStart)
+                    if appendEmpty(key: key, into: &output) { first = false }
+                }
+            } else if fieldCount > columnCount, options.ragged == .pad {
+                for index in columnCount..<fieldCount {
+                    let extra = extraKeys[index - columnCount]
+                    try extra.withUnsafeBufferPointer { (extraKey) throws(CSVError) in
+                        let key = UnsafeBufferPointer(rebasing: extraKey[(first ? 1 : 0)...])
+                        if try appendEntry(fields[index], type: .auto, key: key, base: base, tokenizer: tokenizer, column: index, into: &output) {
                             first = false
-                        }
-                    }
-                    if fieldCount < columnCount {
-                        for index in fieldCount..<columnCount {
-                            let keyStart = keyOffsets[index] + (first ? 1 : 0)
-                            let key = UnsafeBufferPointer(start: keyBase + keyStart, count: keyOffsets[index + 1] - keyStart)
-                            if appendEmpty(key: key, into: &output) { first = false }
-                        }
-                    } else if fieldCount > columnCount, options.ragged == .pad {
-                        for index in columnCount..<fieldCount {
-                            try extraKeys[index - columnCount].withUnsafeBufferPointer { (extra) throws(CSVError) in
-                                let key = UnsafeBufferPointer(rebasing: extra[(first ? 1 : 0)...])
-                                if try appendEntry(fields[index], type: .auto, key: key, base: base, tokenizer: tokenizer, column: index, into: &output) {
-                                    first = false
-                                }
-                            }
                         }
                     }
                 }
             }
         } catch {
-            output.removeSubrange(mark...)
+            output.truncate(to: mark)
             throw error
         }
         if !filenameEntry.isEmpty {
-            filenameEntry.withUnsafeBufferPointer { output.append(contentsOf: first ? UnsafeBufferPointer(rebasing: $0[1...]) : $0) }
+            filenameEntry.withUnsafeBufferPointer { entry in
+                output.append(entry.baseAddress! + (first ? 1 : 0), entry.count - (first ? 1 : 0))
+            }
             first = false
         }
         if !rowEntry.isEmpty {
-            rowEntry.withUnsafeBufferPointer { output.append(contentsOf: first ? UnsafeBufferPointer(rebasing: $0[1...]) : $0) }
+            rowEntry.withUnsafeBufferPointer { entry in
+                output.append(entry.baseAddress! + (first ? 1 : 0), entry.count - (first ? 1 : 0))
+            }
             Self.appendDecimal(tokenizer.row, into: &output)
         }
-        output.append(UInt8(ascii: "}"))
-        output.append(0x0A)
+        output.reserve(2)
+        output.appendReserved(UInt8(ascii: "}"))
+        output.appendReserved(0x0A)
+    }
+
+    /// The header's `,"name":` keys in one block with their offsets, at stable addresses.
+    private final class KeyTable: @unchecked Sendable {
+        let bytes: UnsafeMutablePointer<UInt8>
+        let offsets: UnsafeMutablePointer<Int>
+
+        init(_ packed: (bytes: [UInt8], offsets: [Int])) {
+            bytes = .allocate(capacity: max(packed.bytes.count, 1))
+            bytes.initialize(from: packed.bytes, count: packed.bytes.count)
+            offsets = .allocate(capacity: packed.offsets.count)
+            offsets.initialize(from: packed.offsets, count: packed.offsets.count)
+        }
+
+        deinit {
+            bytes.deallocate()
+            offsets.deallocate()
+        }
     }
 
     private mutating func prepareExtraKeys(_ fieldCount: Int) {
@@ -143,17 +166,22 @@ package struct CSVObjectEncoder {
 
     /// Appends `key` and the empty field's value; false when the policy omits it.
     @inline(__always)
-    private func appendEmpty(key: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) -> Bool {
+    private func appendEmpty(key: UnsafeBufferPointer<UInt8>, into output: inout CSVByteBuffer) -> Bool {
         switch options.empty {
         case .omit:
             return false
         case .string:
-            output.append(contentsOf: key)
-            output.append(0x22)
-            output.append(0x22)
+            output.reserve(key.count + 2)
+            output.appendReserved(key.baseAddress!, key.count)
+            output.appendReserved(0x22)
+            output.appendReserved(0x22)
         case .null:
-            output.append(contentsOf: key)
-            output.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+            output.reserve(key.count + 4)
+            output.appendReserved(key.baseAddress!, key.count)
+            output.appendReserved(0x6E)
+            output.appendReserved(0x75)
+            output.appendReserved(0x6C)
+            output.appendReserved(0x6C)
         }
         return true
     }
@@ -161,52 +189,51 @@ package struct CSVObjectEncoder {
     /// Appends `key` and the field's value; false when nothing was written (omitted empty).
     @inline(__always)
     private func appendEntry(_ field: CSVField, type: CSVColumnType, key: UnsafeBufferPointer<UInt8>, base: UnsafePointer<UInt8>,
-                             tokenizer: CSVTokenizer, column: Int, into output: inout [UInt8]) throws(CSVError) -> Bool {
+                             tokenizer: CSVTokenizer, column: Int, into output: inout CSVByteBuffer) throws(CSVError) -> Bool {
         let start = field.start, end = field.end
         if start == end { return appendEmpty(key: key, into: &output) }
+        let length = end - start
         switch type {
         case .auto:
+            output.reserve(key.count + length + 2)
+            output.appendReserved(key.baseAddress!, key.count)
             if options.inference != .none, field.flags & CSVField.needsEscapeFlag == 0 {
                 let first = base[start]
                 if first == UInt8(ascii: "-") || first &- UInt8(ascii: "0") < 10 {
                     if !options.decimalComma {
                         if CSVNumberSyntax.isJSONNumber(base, start, end) {
-                            output.append(contentsOf: key)
-                            output.append(contentsOf: UnsafeBufferPointer(start: base + start, count: end - start))
+                            output.appendReserved(base + start, length)
                             return true
                         }
                     } else if CSVNumberSyntax.isJSONNumber(base, start, end, separator: UInt8(ascii: ",")) {
-                        output.append(contentsOf: key)
                         for index in start..<end {
-                            output.append(base[index] == UInt8(ascii: ",") ? UInt8(ascii: ".") : base[index])
+                            output.appendReserved(base[index] == UInt8(ascii: ",") ? UInt8(ascii: ".") : base[index])
                         }
                         return true
                     }
                 } else if options.inference == .all, Self.isBooleanLiteral(base, start, end) {
-                    output.append(contentsOf: key)
-                    output.append(contentsOf: UnsafeBufferPointer(start: base + start, count: end - start))
+                    output.appendReserved(base + start, length)
                     return true
                 }
             }
-            output.append(contentsOf: key)
             appendString(field, base: base, into: &output)
         case .string:
-            output.append(contentsOf: key)
+            output.append(key.baseAddress!, key.count)
             appendString(field, base: base, into: &output)
         case .number:
             let text = field.unquotedBytes(in: tokenizer.chunk, quote: quote)
             guard let number = CSVNumberSyntax.normalizedNumber(text, decimalComma: options.decimalComma) else {
                 throw typeError("is not a number", field: field, tokenizer: tokenizer, column: column, text: text)
             }
-            output.append(contentsOf: key)
-            output.append(contentsOf: number)
+            output.append(key.baseAddress!, key.count)
+            output.append(number)
         case .bool:
             let text = field.unquotedBytes(in: tokenizer.chunk, quote: quote)
             guard let value = CSVNumberSyntax.boolean(text) else {
                 throw typeError("is not a boolean (true/false, yes/no, 1/0)", field: field, tokenizer: tokenizer, column: column, text: text)
             }
-            output.append(contentsOf: key)
-            output.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
+            output.append(key.baseAddress!, key.count)
+            output.append(value ? "true" : "false")
         case .json:
             let text = field.unquotedBytes(in: tokenizer.chunk, quote: quote)
             let value: JSONValue
@@ -215,8 +242,10 @@ package struct CSVObjectEncoder {
             } catch {
                 throw typeError("is not valid JSON (\(error.message))", field: field, tokenizer: tokenizer, column: column, text: text)
             }
-            output.append(contentsOf: key)
-            JSONWriter.write(value, into: &output)
+            output.append(key.baseAddress!, key.count)
+            var json: [UInt8] = []
+            JSONWriter.write(value, into: &json)
+            output.append(json)
         }
         return true
     }
@@ -232,10 +261,12 @@ package struct CSVObjectEncoder {
 
     /// Appends the field as a JSON string, unquoting and escaping as its flags say.
     @inline(__always)
-    private func appendString(_ field: CSVField, base: UnsafePointer<UInt8>, into output: inout [UInt8]) {
-        output.append(0x22)
+    private func appendString(_ field: CSVField, base: UnsafePointer<UInt8>, into output: inout CSVByteBuffer) {
+        let length = field.end - field.start
+        output.reserve(length + 2)
+        output.appendReserved(0x22)
         if field.flags & CSVField.needsEscapeFlag == 0 {
-            output.append(contentsOf: UnsafeBufferPointer(start: base + field.start, count: field.end - field.start))
+            output.appendReserved(base + field.start, length)
         } else {
             Self.appendEscaped(base, field.start, field.end, doubledQuote: field.hasDoubledQuotes ? quote : nil, into: &output)
         }
@@ -244,7 +275,7 @@ package struct CSVObjectEncoder {
 
     /// Appends `bytes[start..<end]` as the inside of a JSON string, turning each doubled
     /// `doubledQuote` into one and escaping what JSON requires.
-    package static func appendEscaped(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, doubledQuote: UInt8?, into output: inout [UInt8]) {
+    package static func appendEscaped(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, doubledQuote: UInt8?, into output: inout CSVByteBuffer) {
         let quote = doubledQuote.map { Int($0) } ?? -1
         var runStart = start
         var index = start
@@ -254,32 +285,33 @@ package struct CSVObjectEncoder {
                 index += 1
                 continue
             }
-            output.append(contentsOf: UnsafeBufferPointer(start: bytes + runStart, count: index - runStart))
+            output.append(bytes + runStart, index - runStart)
+            output.reserve(6)
             if Int(byte) == quote {
                 // A doubled quote stands for one; the second byte is skipped.
-                if byte == 0x22 { output.append(0x5C) }
-                output.append(byte)
+                if byte == 0x22 { output.appendReserved(0x5C) }
+                output.appendReserved(byte)
                 index += 2
                 runStart = index
                 continue
             }
             switch byte {
-            case 0x22: output.append(0x5C); output.append(0x22)
-            case 0x5C: output.append(0x5C); output.append(0x5C)
-            case 0x0A: output.append(0x5C); output.append(UInt8(ascii: "n"))
-            case 0x0D: output.append(0x5C); output.append(UInt8(ascii: "r"))
-            case 0x09: output.append(0x5C); output.append(UInt8(ascii: "t"))
-            case 0x08: output.append(0x5C); output.append(UInt8(ascii: "b"))
-            case 0x0C: output.append(0x5C); output.append(UInt8(ascii: "f"))
+            case 0x22: output.appendReserved(0x5C); output.appendReserved(0x22)
+            case 0x5C: output.appendReserved(0x5C); output.appendReserved(0x5C)
+            case 0x0A: output.appendReserved(0x5C); output.appendReserved(UInt8(ascii: "n"))
+            case 0x0D: output.appendReserved(0x5C); output.appendReserved(UInt8(ascii: "r"))
+            case 0x09: output.appendReserved(0x5C); output.appendReserved(UInt8(ascii: "t"))
+            case 0x08: output.appendReserved(0x5C); output.appendReserved(UInt8(ascii: "b"))
+            case 0x0C: output.appendReserved(0x5C); output.appendReserved(UInt8(ascii: "f"))
             default:
-                output.append(0x5C); output.append(UInt8(ascii: "u"))
-                output.append(UInt8(ascii: "0")); output.append(UInt8(ascii: "0"))
-                output.append(hexDigit(byte >> 4)); output.append(hexDigit(byte & 0x0F))
+                output.appendReserved(0x5C); output.appendReserved(UInt8(ascii: "u"))
+                output.appendReserved(UInt8(ascii: "0")); output.appendReserved(UInt8(ascii: "0"))
+                output.appendReserved(hexDigit(byte >> 4)); output.appendReserved(hexDigit(byte & 0x0F))
             }
             index += 1
             runStart = index
         }
-        output.append(contentsOf: UnsafeBufferPointer(start: bytes + runStart, count: end - runStart))
+        output.append(bytes + runStart, end - runStart)
     }
 
     @inline(__always)
@@ -297,17 +329,17 @@ package struct CSVObjectEncoder {
     }
 
     /// Appends the decimal digits of a non-negative integer.
-    package static func appendDecimal(_ value: Int, into output: inout [UInt8]) {
-        if value < 10 {
-            output.append(UInt8(ascii: "0") + UInt8(value))
-            return
-        }
-        var digits: [UInt8] = []
+    package static func appendDecimal(_ value: Int, into output: inout CSVByteBuffer) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 24 digits
+        var length = 0
         var remaining = value
-        while remaining > 0 {
-            digits.append(UInt8(ascii: "0") + UInt8(remaining % 10))
-            remaining /= 10
+        withUnsafeMutableBytes(of: &digits) { raw in
+            repeat {
+                raw[23 - length] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+                length += 1
+            } while remaining > 0
+            output.append(raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + 24 - length, length)
         }
-        output.append(contentsOf: digits.reversed())
     }
 }

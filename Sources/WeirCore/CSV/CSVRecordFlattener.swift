@@ -12,7 +12,7 @@
 /// Entries are written into reusable buffers: ``keys`` and ``values`` hold the bytes back
 /// to back and ``entries`` their ranges, so flattening a record allocates nothing once the
 /// buffers have grown.
-package struct CSVRecordFlattener {
+package struct CSVRecordFlattener: ~Copyable {
     /// One flattened value: where its key and text lie in ``keys`` and ``values``.
     package struct Entry: Sendable, Equatable {
         /// Range of the dotted key in ``CSVRecordFlattener/keys``.
@@ -26,9 +26,9 @@ package struct CSVRecordFlattener {
     /// Objects nested deeper than this many levels below the record are kept as JSON text.
     package let maxDepth: Int
     /// The key bytes of the last record's entries.
-    package private(set) var keys: [UInt8] = []
+    package private(set) var keys = CSVByteBuffer(capacity: 1024)
     /// The value texts of the last record's entries.
-    package private(set) var values: [UInt8] = []
+    package private(set) var values = CSVByteBuffer(capacity: 4096)
     /// The last record's entries in order of appearance.
     package private(set) var entries: [Entry] = []
 
@@ -39,7 +39,7 @@ package struct CSVRecordFlattener {
     /// Set when whitespace was skipped inside a value kept as JSON text.
     private var sawWhitespace = false
     /// Bytes of the dotted prefix currently open (`store.geo.`).
-    private var prefix: [UInt8] = []
+    private var prefix = CSVByteBuffer(capacity: 256)
 
     private static let nestingLimit = JSONParser.defaultMaxDepth
 
@@ -50,20 +50,20 @@ package struct CSVRecordFlattener {
 
     /// The key of `entry` as a `String`.
     package func key(_ entry: Entry) -> String {
-        String(decoding: keys[entry.keyStart..<entry.keyEnd], as: UTF8.self)
+        String(decoding: UnsafeBufferPointer(start: keys.base + entry.keyStart, count: entry.keyEnd - entry.keyStart), as: UTF8.self)
     }
 
     /// The text of `entry` as a `String`.
     package func value(_ entry: Entry) -> String {
-        String(decoding: values[entry.valueStart..<entry.valueEnd], as: UTF8.self)
+        String(decoding: UnsafeBufferPointer(start: values.base + entry.valueStart, count: entry.valueEnd - entry.valueStart), as: UTF8.self)
     }
 
     /// Flattens one record (a JSON object, surrounding whitespace allowed).
     package mutating func flatten(_ record: UnsafeRawBufferPointer) throws(JSONError) {
-        keys.removeAll(keepingCapacity: true)
-        values.removeAll(keepingCapacity: true)
+        keys.removeAll()
+        values.removeAll()
         entries.removeAll(keepingCapacity: true)
-        prefix.removeAll(keepingCapacity: true)
+        prefix.removeAll()
         guard let base = record.baseAddress else { throw JSONError(offset: 0, message: "empty record, expected a JSON object") }
         bytes = base.assumingMemoryBound(to: UInt8.self)
         count = record.count
@@ -105,7 +105,11 @@ package struct CSVRecordFlattener {
                 throw error("unexpected \(describeByte(bytes[position])), expected a string key")
             }
             let prefixLength = prefix.count
-            try decodeString(into: .prefix)
+            // Decoded into the value buffer, then moved to the prefix.
+            let mark = values.count
+            try decodeString()
+            prefix.append(values.base + mark, values.count - mark)
+            values.truncate(to: mark)
             skipWhitespace()
             guard position < count, bytes[position] == UInt8(ascii: ":") else {
                 throw error(position < count ? "expected ':' after an object key" : "unexpected end of input after an object key")
@@ -114,7 +118,7 @@ package struct CSVRecordFlattener {
             skipWhitespace()
             guard position < count else { throw error("unexpected end of input, expected a value") }
             try flattenValue(level: level)
-            prefix.removeSubrange(prefixLength...)
+            prefix.truncate(to: prefixLength)
             skipWhitespace()
             guard position < count else { throw error("unexpected end of input inside an object") }
             let byte = bytes[position]
@@ -136,14 +140,14 @@ package struct CSVRecordFlattener {
         switch first {
         case UInt8(ascii: "\""):
             let keyStart = keys.count
-            keys.append(contentsOf: prefix)
+            keys.append(prefix.base, prefix.count)
             let valueStart = values.count
-            try decodeString(into: .values)
+            try decodeString()
             entries.append(Entry(keyStart: keyStart, keyEnd: keys.count, valueStart: valueStart, valueEnd: values.count, isNull: false))
         case UInt8(ascii: "{") where level < maxDepth:
             prefix.append(UInt8(ascii: "."))
             try flattenObject(level: level + 1)
-            prefix.removeLast()
+            prefix.truncate(to: prefix.count - 1)
         case UInt8(ascii: "n"):
             try expectWord("null")
             let keyStart = appendKey(droppingDot: false)
@@ -158,7 +162,7 @@ package struct CSVRecordFlattener {
             if sawWhitespace {
                 appendCompact(start, position)
             } else {
-                values.append(contentsOf: UnsafeBufferPointer(start: bytes + start, count: position - start))
+                values.append(bytes + start, position - start)
             }
             entries.append(Entry(keyStart: keyStart, keyEnd: keys.count, valueStart: valueStart, valueEnd: values.count, isNull: false))
         }
@@ -168,8 +172,8 @@ package struct CSVRecordFlattener {
     @inline(__always)
     private mutating func appendKey(droppingDot: Bool) -> Int {
         let keyStart = keys.count
-        keys.append(contentsOf: prefix)
-        if droppingDot, keys.count > keyStart, keys[keys.count - 1] == UInt8(ascii: ".") { keys.removeLast() }
+        keys.append(prefix.base, prefix.count)
+        if droppingDot, keys.count > keyStart, keys.base[keys.count - 1] == UInt8(ascii: ".") { keys.truncate(to: keys.count - 1) }
         return keyStart
     }
 
@@ -298,8 +302,8 @@ package struct CSVRecordFlattener {
                 return
             }
             if byte == UInt8(ascii: "\\") {
-                var scratch: [UInt8] = []
-                try decodeEscape(into: &scratch)
+                var scratch: UInt64 = 0
+                _ = try decodeEscape(into: &scratch)
             } else if byte < 0x20 {
                 throw error("unescaped control character \(describeByte(byte)) in a string")
             } else if byte < 0x80 {
@@ -313,40 +317,22 @@ package struct CSVRecordFlattener {
 
     // MARK: - Strings
 
-    /// Decodes the string at `position` (its opening quote) and appends its UTF-8 text to
-    /// the buffer at `target` (moved out while decoding, so no copy is made).
-    private mutating func decodeString(into target: Buffer) throws(JSONError) {
-        var output: [UInt8] = []
-        switch target {
-        case .prefix: swap(&output, &prefix)
-        case .values: swap(&output, &values)
-        }
-        defer {
-            switch target {
-            case .prefix: swap(&output, &prefix)
-            case .values: swap(&output, &values)
-            }
-        }
-        try decodeString(into: &output)
-    }
-
-    /// The buffers a decoded string can go to.
-    private enum Buffer { case prefix, values }
-
-    /// Decodes the string at `position` (its opening quote) and appends its UTF-8 text.
-    private mutating func decodeString(into output: inout [UInt8]) throws(JSONError) {
+    /// Decodes the string at `position` (its opening quote) and appends its UTF-8 text to ``values``.
+    private mutating func decodeString() throws(JSONError) {
         position += 1
         var runStart = position
         while position < count {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
-                output.append(contentsOf: UnsafeBufferPointer(start: bytes + runStart, count: position - runStart))
+                values.append(bytes + runStart, position - runStart)
                 position += 1
                 return
             }
             if byte == UInt8(ascii: "\\") {
-                output.append(contentsOf: UnsafeBufferPointer(start: bytes + runStart, count: position - runStart))
-                try decodeEscape(into: &output)
+                values.append(bytes + runStart, position - runStart)
+                var decoded: (UInt64) = 0
+                let length = try decodeEscape(into: &decoded)
+                withUnsafeBytes(of: &decoded) { values.append($0.baseAddress!.assumingMemoryBound(to: UInt8.self), length) }
                 runStart = position
             } else if byte < 0x20 {
                 throw error("unescaped control character \(describeByte(byte)) in a string")
@@ -359,21 +345,23 @@ package struct CSVRecordFlattener {
         throw error("unterminated string")
     }
 
-    /// Decodes the escape at `position` (its backslash), appending its UTF-8.
-    private mutating func decodeEscape(into output: inout [UInt8]) throws(JSONError) {
+    /// Decodes the escape at `position` (its backslash) into up to 4 UTF-8 bytes in
+    /// `scratch`; returns how many.
+    private mutating func decodeEscape(into scratch: inout UInt64) throws(JSONError) -> Int {
         position += 1
         guard position < count else { throw error("unterminated string") }
         let byte = bytes[position]
         position += 1
+        let simple: UInt8
         switch byte {
-        case UInt8(ascii: "\""): output.append(0x22)
-        case UInt8(ascii: "\\"): output.append(0x5C)
-        case UInt8(ascii: "/"): output.append(0x2F)
-        case UInt8(ascii: "b"): output.append(0x08)
-        case UInt8(ascii: "f"): output.append(0x0C)
-        case UInt8(ascii: "n"): output.append(0x0A)
-        case UInt8(ascii: "r"): output.append(0x0D)
-        case UInt8(ascii: "t"): output.append(0x09)
+        case UInt8(ascii: "\""): simple = 0x22
+        case UInt8(ascii: "\\"): simple = 0x5C
+        case UInt8(ascii: "/"): simple = 0x2F
+        case UInt8(ascii: "b"): simple = 0x08
+        case UInt8(ascii: "f"): simple = 0x0C
+        case UInt8(ascii: "n"): simple = 0x0A
+        case UInt8(ascii: "r"): simple = 0x0D
+        case UInt8(ascii: "t"): simple = 0x09
         case UInt8(ascii: "u"):
             var scalar = try parseHex4()
             if scalar >= 0xD800 && scalar < 0xDC00 {
@@ -393,11 +381,27 @@ package struct CSVRecordFlattener {
             } else if scalar >= 0xDC00 && scalar < 0xE000 {
                 scalar = 0xFFFD
             }
-            CSVTranscoder.appendScalar(scalar, into: &output)
+            let value = UInt64(scalar)
+            switch scalar {
+            case 0..<0x80:
+                scratch = value
+                return 1
+            case 0x80..<0x800:
+                scratch = (0xC0 | value >> 6) | (0x80 | value & 0x3F) << 8
+                return 2
+            case 0x800..<0x10000:
+                scratch = (0xE0 | value >> 12) | (0x80 | value >> 6 & 0x3F) << 8 | (0x80 | value & 0x3F) << 16
+                return 3
+            default:
+                scratch = (0xF0 | value >> 18) | (0x80 | value >> 12 & 0x3F) << 8 | (0x80 | value >> 6 & 0x3F) << 16 | (0x80 | value & 0x3F) << 24
+                return 4
+            }
         default:
             position -= 1
             throw error("invalid escape '\\\(String(UnicodeScalar(byte)))' in a string")
         }
+        scratch = UInt64(simple)
+        return 1
     }
 
     private mutating func parseHex4() throws(JSONError) -> UInt32 {

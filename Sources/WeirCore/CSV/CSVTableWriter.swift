@@ -39,7 +39,7 @@ package struct CSVTableOptions: Sendable {
 ///
 /// Matching keys to columns is cheap in the common case where records share their key
 /// order: each entry first tries the column the same entry matched in the previous record.
-package struct CSVTableWriter {
+package struct CSVTableWriter: ~Copyable {
     /// The settings.
     package let options: CSVTableOptions
     /// The field writer (quoting and line breaks).
@@ -51,7 +51,9 @@ package struct CSVTableWriter {
     /// Records written as rows.
     package private(set) var rowCount = 0
 
-    private var columnKeys: [[UInt8]] = []
+    /// Every column's key bytes back to back; column `c` is at `columnKeyOffsets[c]..<[c + 1]`.
+    private var columnKeyBytes = CSVByteBuffer(capacity: 1024)
+    private var columnKeyOffsets: [Int] = [0]
     private var columnLookup: [[UInt8]: Int] = [:]
     private var columnsKnown = false
     private var previousMatches: [Int] = []
@@ -81,50 +83,59 @@ package struct CSVTableWriter {
     ///
     /// On error nothing is appended and the columns are unchanged.
     package mutating func write(_ record: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(JSONError) -> [String] {
+        var buffer = CSVByteBuffer(capacity: 1024)
+        let added = try write(record, into: &buffer)
+        buffer.append(to: &output)
+        return added
+    }
+
+    /// Appends the header (if due) and the row for one record; returns the columns this
+    /// record added (with ``CSVNewKeysPolicy/append`` after the first record), in order.
+    ///
+    /// On error nothing is appended and the columns are unchanged.
+    package mutating func write(_ record: UnsafeRawBufferPointer, into output: inout CSVByteBuffer) throws(JSONError) -> [String] {
         try flattener.flatten(record)
         var added: [String] = []
         let entryCount = flattener.entries.count
-        if slots.count < columns.count { slots.append(contentsOf: repeatElement(-1, count: columns.count - slots.count)) }
         if previousMatches.count < entryCount {
             previousMatches.append(contentsOf: repeatElement(-1, count: entryCount - previousMatches.count))
         }
         let firstRecord = !columnsKnown
+        let columnsBefore = columns.count
         var failure: JSONError? = nil
-        flattener.keys.withUnsafeBufferPointer { keyBytes in
-            for index in 0..<entryCount {
-                let entry = flattener.entries[index]
-                let key = UnsafeBufferPointer(rebasing: keyBytes[entry.keyStart..<entry.keyEnd])
-                var column = previousMatches[index]
-                if column < 0 || column >= columnKeys.count || !columnKeys[column].elementsEqual(key) {
-                    column = columnLookup[Array(key)] ?? -1
-                }
-                if column < 0 {
-                    if firstRecord || options.newKeys == .append {
-                        addColumn(Array(key))
-                        slots.append(-1)
-                        column = columns.count - 1
-                        if !firstRecord { added.append(columns[column]) }
-                    } else if options.newKeys == .ignore {
-                        continue
-                    } else {
-                        failure = JSONError(offset: 0, message: "key \(JSONWriter.string(.string(String(decoding: key, as: UTF8.self)))) is not a column (the columns come from --columns or the first record; see --new-keys)")
-                        break
-                    }
-                }
-                if slots[column] >= 0 {
-                    failure = JSONError(offset: 0, message: "two values for column \(JSONWriter.string(.string(columns[column]))) (a repeated key, or a dotted key that collides with a nested one)")
+        let keyBase = flattener.keys.base
+        for index in 0..<entryCount {
+            let entry = flattener.entries[index]
+            let key = keyBase + entry.keyStart
+            let keyLength = entry.keyEnd - entry.keyStart
+            var column = previousMatches[index]
+            if column < 0 || column >= columns.count || !columnKeyEquals(column, key, keyLength) {
+                column = columnLookup[Array(UnsafeBufferPointer(start: key, count: keyLength))] ?? -1
+            }
+            if column < 0 {
+                if firstRecord || options.newKeys == .append {
+                    addColumn(Array(UnsafeBufferPointer(start: key, count: keyLength)))
+                    column = columns.count - 1
+                    if !firstRecord { added.append(columns[column]) }
+                } else if options.newKeys == .ignore {
+                    continue
+                } else {
+                    let name = String(decoding: UnsafeBufferPointer(start: key, count: keyLength), as: UTF8.self)
+                    failure = JSONError(offset: 0, message: "key \(JSONWriter.string(.string(name))) is not a column (the columns come from --columns or the first record; see --new-keys)")
                     break
                 }
-                slots[column] = index
-                previousMatches[index] = column
             }
+            if slots[column] >= 0 {
+                failure = JSONError(offset: 0, message: "two values for column \(JSONWriter.string(.string(columns[column]))) (a repeated key, or a dotted key that collides with a nested one)")
+                break
+            }
+            slots[column] = index
+            previousMatches[index] = column
         }
         if let failure {
-            // Undo: forget columns added by this record and clear the slots.
-            let addedCount = firstRecord ? columns.count : added.count
-            for _ in 0..<addedCount { removeLastColumn() }
+            // Undo: forget the columns this record added and clear the slots.
+            while columns.count > columnsBefore { removeLastColumn() }
             for index in slots.indices { slots[index] = -1 }
-            slots.removeSubrange(columns.count...)
             throw failure
         }
         columnsKnown = true
@@ -145,39 +156,56 @@ package struct CSVTableWriter {
         }
     }
 
-    private mutating func writeRow(into output: inout [UInt8]) {
+    @inline(__always)
+    private func columnKeyEquals(_ column: Int, _ key: UnsafePointer<UInt8>, _ length: Int) -> Bool {
+        let start = columnKeyOffsets[column]
+        guard columnKeyOffsets[column + 1] - start == length else { return false }
+        return memcmp(columnKeyBytes.base + start, key, length) == 0
+    }
+
+    private mutating func writeRow(into output: inout CSVByteBuffer) {
         let delimiter = options.dialect.delimiter
+        let quote = options.dialect.quote
         let columnCount = columns.count
-        flattener.values.withUnsafeBufferPointer { values in
-            let base = values.baseAddress ?? UnsafePointer(bitPattern: 1)!
-            for column in 0..<columnCount {
-                if column > 0 { output.append(delimiter) }
-                let slot = slots[column]
-                guard slot >= 0 else {
-                    if columnCount == 1 || options.quoteAll { output.append(options.dialect.quote); output.append(options.dialect.quote) }
-                    continue
-                }
+        let emptyNeedsQuotes = columnCount == 1 || options.quoteAll
+        let base = flattener.values.base
+        for column in 0..<columnCount {
+            if column > 0 { output.append(delimiter) }
+            let slot = slots[column]
+            if slot >= 0 {
                 slots[column] = -1
                 let entry = flattener.entries[slot]
-                if entry.isNull || entry.valueStart == entry.valueEnd {
-                    if columnCount == 1 || options.quoteAll { output.append(options.dialect.quote); output.append(options.dialect.quote) }
+                if !entry.isNull && entry.valueStart != entry.valueEnd {
+                    fieldWriter.appendField(base, entry.valueStart, entry.valueEnd, into: &output)
                     continue
                 }
-                fieldWriter.appendField(base, entry.valueStart, entry.valueEnd, into: &output)
+            }
+            if emptyNeedsQuotes {
+                output.append(quote)
+                output.append(quote)
             }
         }
-        output.append(contentsOf: fieldWriter.lineBreak)
+        output.append(fieldWriter.lineBreak)
     }
 
     private mutating func addColumn(_ key: [UInt8]) {
-        columnLookup[key] = columnKeys.count
-        columnKeys.append(key)
+        columnLookup[key] = columns.count
+        columnKeyBytes.append(key)
+        columnKeyOffsets.append(columnKeyBytes.count)
         columns.append(String(decoding: key, as: UTF8.self))
+        slots.append(-1)
     }
 
     private mutating func removeLastColumn() {
-        let key = columnKeys.removeLast()
-        columnLookup[key] = nil
+        columnKeyOffsets.removeLast()
+        let start = columnKeyOffsets[columnKeyOffsets.count - 1]
+        columnLookup[Array(UnsafeBufferPointer(start: columnKeyBytes.base + start, count: columnKeyBytes.count - start))] = nil
+        columnKeyBytes.truncate(to: start)
         columns.removeLast()
+        slots.removeLast()
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif

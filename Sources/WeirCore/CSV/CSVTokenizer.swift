@@ -62,6 +62,31 @@ package struct CSVField: Sendable, Equatable {
     }
 }
 
+/// The field list of a tokenizer: a bare pointer array reused for every record.
+private final class CSVFieldStorage {
+    var base: UnsafeMutablePointer<CSVField>
+    var count = 0
+    var capacity = 64
+
+    init() { base = .allocate(capacity: capacity) }
+    deinit { base.deallocate() }
+
+    @inline(__always)
+    func append(_ start: Int, _ end: Int, _ flags: UInt8) {
+        if count == capacity { grow() }
+        (base + count).initialize(to: CSVField(start: start, end: end, flags: flags))
+        count += 1
+    }
+
+    private func grow() {
+        let newBase = UnsafeMutablePointer<CSVField>.allocate(capacity: capacity * 2)
+        newBase.moveInitialize(from: base, count: count)
+        base.deallocate()
+        base = newBase
+        capacity *= 2
+    }
+}
+
 /// Splits a chunk of whole CSV records into fields, one record at a time.
 ///
 /// The chunk must start at a record boundary (``CSVRecordFramer`` cuts such chunks). Each
@@ -83,8 +108,11 @@ package struct CSVTokenizer {
     private let classes: CSVByteClasses
     private let delimiterNeedsEscape: Bool
 
-    /// The fields of the current record.
-    package private(set) var fields: [CSVField] = []
+    private let storage = CSVFieldStorage()
+
+    /// The fields of the current record (valid until the next call of ``nextRecord()``).
+    @inline(__always)
+    package var fields: UnsafeBufferPointer<CSVField> { UnsafeBufferPointer(start: storage.base, count: storage.count) }
     /// Offset of the current record's first byte.
     package private(set) var recordStart = 0
     /// Offset just past the current record's line break (or the chunk's end).
@@ -108,7 +136,6 @@ package struct CSVTokenizer {
         self.line = firstLine
         self.recordLine = firstLine
         self.row = firstRow - 1
-        fields.reserveCapacity(32)
     }
 
     /// The raw bytes of the current record, line break included.
@@ -129,7 +156,8 @@ package struct CSVTokenizer {
     /// On a malformed record it throws after moving past it; the record's bytes are then
     /// ``recordBytes`` and the next call continues after it.
     package mutating func nextRecord() throws(CSVError) -> Bool {
-        fields.removeAll(keepingCapacity: true)
+        let storage = self.storage
+        storage.count = 0
         guard let base = chunk.baseAddress else { return false }
         let bytes = base.assumingMemoryBound(to: UInt8.self)
         let count = chunk.count
@@ -156,6 +184,8 @@ package struct CSVTokenizer {
         let table = classes.table
         let delimiter = dialect.delimiter
         let quote = dialect.quote
+        let delimiterPattern = UInt64(delimiter) &* Self.ones
+        let quotePattern = UInt64(quote) &* Self.ones
         var newlinesInQuotes = 0
 
         fieldLoop: while true {
@@ -165,7 +195,8 @@ package struct CSVTokenizer {
                 var flags = CSVField.quotedFlag
                 index += 1
                 while true {
-                    while index < count, table[Int(bytes[index])] == 0 { index += 1 }
+                    index = Self.skipOrdinary(bytes, from: index, to: count, delimiterPattern: 0, quotePattern: quotePattern)
+                    while index < count, table[Int(bytes[index])] == 0 || (table[Int(bytes[index])] == CSVByteClasses.delimiter && !delimiterNeedsEscape) { index += 1 }
                     guard index < count else {
                         throw failRecord("unterminated quoted field (it opens here and the input ends inside it)",
                                          at: fieldStart, newlinesBefore: 0)
@@ -177,7 +208,7 @@ package struct CSVTokenizer {
                             index += 2
                             continue
                         }
-                        fields.append(CSVField(start: fieldStart + 1, end: index, flags: flags))
+                        storage.append(fieldStart + 1, index, flags)
                         index += 1
                         guard index < count else { break fieldLoop }
                         let next = bytes[index]
@@ -193,7 +224,7 @@ package struct CSVTokenizer {
                             index = min(index + 2, count)
                             break fieldLoop
                         }
-                        fields.removeLast()  // the error is about this field
+                        storage.count -= 1  // the error is about this field
                         throw failRecord("\(describeByte(next)) after the closing quote of a field (expected the delimiter or a line break)",
                                          at: index, newlinesBefore: newlinesInQuotes)
                     case CSVByteClasses.newline:
@@ -218,23 +249,24 @@ package struct CSVTokenizer {
                 // Unquoted field: runs to the delimiter or the line break.
                 var flags: UInt8 = 0
                 while true {
+                    index = Self.skipOrdinary(bytes, from: index, to: count, delimiterPattern: delimiterPattern, quotePattern: quotePattern)
                     while index < count, table[Int(bytes[index])] == 0 { index += 1 }
                     guard index < count else {
-                        fields.append(CSVField(start: fieldStart, end: index, flags: flags))
+                        storage.append(fieldStart, index, flags)
                         break fieldLoop
                     }
                     switch table[Int(bytes[index])] {
                     case CSVByteClasses.delimiter:
-                        fields.append(CSVField(start: fieldStart, end: index, flags: flags))
+                        storage.append(fieldStart, index, flags)
                         index += 1
                         continue fieldLoop
                     case CSVByteClasses.newline:
-                        fields.append(CSVField(start: fieldStart, end: index, flags: flags))
+                        storage.append(fieldStart, index, flags)
                         index += 1
                         break fieldLoop
                     case CSVByteClasses.carriageReturn:
                         if index + 1 == count || bytes[index + 1] == 0x0A {
-                            fields.append(CSVField(start: fieldStart, end: index, flags: flags))
+                            storage.append(fieldStart, index, flags)
                             index = min(index + 2, count)
                             break fieldLoop
                         }
@@ -262,6 +294,42 @@ package struct CSVTokenizer {
         return true
     }
 
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+    private static let highBits: UInt64 = 0x8080_8080_8080_8080
+    private static let lowBits: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+
+    /// A word with the high bit set in the bytes of `word` equal to the byte in `pattern`.
+    @inline(__always)
+    private static func equalBytes(_ word: UInt64, _ pattern: UInt64) -> UInt64 {
+        let x = word ^ pattern
+        return ~(((x & lowBits) &+ lowBits) | x | lowBits)
+    }
+
+    /// Moves past bytes that need no attention, eight at a time: stops at the first byte
+    /// that is the delimiter (unless `delimiterPattern` is 0), the quote, `"`, `\`, a
+    /// control character, DEL or non-ASCII, or where fewer than eight bytes remain.
+    ///
+    /// The tests flag the first such byte exactly (borrows and carries only run upwards
+    /// from a flagged byte), which is all that is needed; the caller's byte loop then
+    /// classifies it with the table.
+    @inline(__always)
+    private static func skipOrdinary(_ bytes: UnsafePointer<UInt8>, from start: Int, to count: Int,
+                                     delimiterPattern: UInt64, quotePattern: UInt64) -> Int {
+        var index = start
+        let raw = UnsafeRawPointer(bytes)
+        while index + 8 <= count {
+            let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            var special = (word | (word &+ ones)) & highBits  // >= 0x7F
+            special |= (word &- 0x2020_2020_2020_2020) & ~word & highBits  // < 0x20
+            special |= equalBytes(word, 0x2222_2222_2222_2222) | equalBytes(word, 0x5C5C_5C5C_5C5C_5C5C)
+            special |= equalBytes(word, quotePattern)
+            if delimiterPattern != 0 { special |= equalBytes(word, delimiterPattern) }
+            if special != 0 { return index + special.trailingZeroBitCount >> 3 }
+            index += 8
+        }
+        return index
+    }
+
     /// The physical line and byte column (1-based) of `offset` within the current record.
     package func location(of offset: Int) -> (line: Int, column: Int) {
         var line = recordLine
@@ -279,7 +347,7 @@ package struct CSVTokenizer {
 
     /// Builds the error for a problem at `offset`, and moves past the bad record.
     private mutating func failRecord(_ message: String, at offset: Int, newlinesBefore: Int) -> CSVError {
-        let field = fields.count + 1
+        let field = storage.count + 1
         let (errorLine, column) = location(of: offset)
         let error = CSVError(message, line: errorLine, column: column, row: row, field: field)
         // End the record where the framer would: the first line feed after an even number of quotes.
