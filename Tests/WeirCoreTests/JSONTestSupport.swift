@@ -5,8 +5,8 @@ import Darwin
 #endif
 import WeirCore
 
-/// A small deterministic random number generator (SplitMix64) so random tests repeat exactly.
-struct SeededGenerator: RandomNumberGenerator {
+/// A small deterministic random number generator (SplitMix64) so the JSON codec's random tests repeat exactly.
+struct JSONSeededGenerator: RandomNumberGenerator {
     private var state: UInt64
 
     /// A generator whose sequence is fixed by `seed`.
@@ -64,7 +64,7 @@ enum JSONFixtures {
     private static let keyPool = ["id", "sku", "name", "price", "stock", "tags", "store", "city", "a", "", "ключ", "emoji😀", "quote\"d", "long_key_name_over_16_bytes"]
 
     /// A random value up to `maxDepth` containers deep.
-    static func randomValue(_ random: inout SeededGenerator, depth: Int = 0, maxDepth: Int = 5) -> JSONValue {
+    static func randomValue(_ random: inout JSONSeededGenerator, depth: Int = 0, maxDepth: Int = 5) -> JSONValue {
         let kind = depth >= maxDepth ? Int.random(in: 0..<4, using: &random) : Int.random(in: 0..<7, using: &random)
         switch kind {
         case 0: return Bool.random(using: &random) ? .null : .bool(Bool.random(using: &random))
@@ -85,7 +85,7 @@ enum JSONFixtures {
     }
 
     /// A random valid number literal: integers, big integers, fractions and exponents.
-    static func randomNumberLiteral(_ random: inout SeededGenerator) -> String {
+    static func randomNumberLiteral(_ random: inout JSONSeededGenerator) -> String {
         func digits(_ count: Int) -> String {
             var text = String(Int.random(in: 1...9, using: &random))
             for _ in 1..<max(count, 1) { text += String(Int.random(in: 0...9, using: &random)) }
@@ -111,7 +111,7 @@ enum JSONFixtures {
     ]
 
     /// A random string of ASCII, escapes, control characters and multi-byte scalars.
-    static func randomString(_ random: inout SeededGenerator) -> String {
+    static func randomString(_ random: inout JSONSeededGenerator) -> String {
         var text = ""
         for _ in 0..<Int.random(in: 0..<8, using: &random) { text += stringPieces.randomElement(using: &random)! }
         return text
@@ -120,7 +120,7 @@ enum JSONFixtures {
     private static let whitespace: [[UInt8]] = [[], [], [], [0x20], [0x0A], [0x09], [0x0D, 0x0A], [0x20, 0x20, 0x20, 0x20]]
 
     /// The JSON text of `value` with random insignificant whitespace between all tokens.
-    static func spacedText(_ value: JSONValue, _ random: inout SeededGenerator, into output: inout [UInt8]) {
+    static func spacedText(_ value: JSONValue, _ random: inout JSONSeededGenerator, into output: inout [UInt8]) {
         func space() { output.append(contentsOf: whitespace.randomElement(using: &random)!) }
         switch value {
         case .array(let elements):
@@ -151,7 +151,7 @@ enum JSONFixtures {
     }
 
     /// A random projection tree over the key pool.
-    static func randomTree(_ random: inout SeededGenerator, depth: Int = 0) -> JSONPathTree {
+    static func randomTree(_ random: inout JSONSeededGenerator, depth: Int = 0) -> JSONPathTree {
         if depth > 0, Int.random(in: 0..<4, using: &random) == 0 { return .whole }
         var tree = JSONPathTree.none
         for _ in 0..<Int.random(in: 0..<4, using: &random) {

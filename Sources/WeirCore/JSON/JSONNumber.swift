@@ -3,7 +3,7 @@
 /// A number read from input keeps its literal (`12345678901234567890`, `1.10`, `-0`,
 /// `1E400`) and is written back byte for byte as long as no computation touched it.
 /// Arithmetic works on `Double`, as jq's does; a number made by a computation has no
-/// literal and is formatted the way jq formats doubles (``JSONNumber/formatted``).
+/// literal and is formatted the way jq formats doubles (``JSONNumber/format(_:)``).
 package struct JSONNumber: Sendable {
     /// The literal text as it appeared in the input, if this number came from input.
     package let literal: String?
@@ -43,30 +43,66 @@ package struct JSONNumber: Sendable {
 
     /// Formats a double the way jq 1.7 prints computed numbers.
     ///
-    /// Integers up to 1e17 print without a fraction or exponent (`3`, not `3.0`); other values
-    /// use the shortest text that reads back to the same double (`0.30000000000000004`);
-    /// exponents are written `1e+100` / `1e-07`. JSON has no NaN or infinity: NaN prints as
-    /// `null`, infinities as ±`1.7976931348623157e+308` (jq's choice).
+    /// The digits are the shortest that read back to the same double (`0.30000000000000004`);
+    /// the layout is jq's (`jvp_dtoa_fmt`): with `d` digits and the decimal point after
+    /// digit `p`, the number is written in exponent form when `p <= -4` or `p > d + 15`
+    /// (`1e+16`, `1.5e-07`, `1e-05`), else positionally (`3`, `0.0001`, `15000000000000000`).
+    /// Exponents have a sign and at least two digits. JSON has no NaN or infinity: NaN
+    /// prints as `null`, infinities as ±`1.7976931348623157e+308` (jq's choice).
     package static func format(_ double: Double) -> String {
         if double.isNaN { return "null" }
         if double.isInfinite { return double < 0 ? "-1.7976931348623157e+308" : "1.7976931348623157e+308" }
         if double == 0 { return double.sign == .minus ? "-0" : "0" }
-        if double.rounded(.towardZero) == double, abs(double) < 1e17 {
-            return String(Int64(double))
+        if double.rounded(.towardZero) == double, abs(double) < 1e15 {
+            return String(Int64(double))  // fewer than 16 digits: always positional
         }
-        var text = double.description  // shortest round-trip, e.g. "1e-07", "1.5e+20", "0.1"
-        if let exponentIndex = text.firstIndex(of: "e") {
-            var mantissa = String(text[..<exponentIndex])
-            var exponent = String(text[text.index(after: exponentIndex)...])
-            if mantissa.hasSuffix(".0") { mantissa.removeLast(2) }
-            var sign = "+"
-            if exponent.hasPrefix("-") { sign = "-"; exponent.removeFirst() } else if exponent.hasPrefix("+") { exponent.removeFirst() }
-            if exponent.count < 2 { exponent = "0" + exponent }
-            text = mantissa + "e" + sign + exponent
-        } else if text.hasSuffix(".0") {
-            text.removeLast(2)
+        // Shortest round-trip digits and decimal point position from Swift's description
+        // ("1.5e-07", "0.0001", "12345.678", "1e+16").
+        var digits: [UInt8] = []
+        var pointPosition = 0
+        var exponent = 0
+        var seenPoint = false
+        var inExponent = false
+        var exponentNegative = false
+        for byte in abs(double).description.utf8 {
+            if inExponent {
+                if byte == UInt8(ascii: "-") { exponentNegative = true } else if byte != UInt8(ascii: "+") { exponent = exponent * 10 + Int(byte - 0x30) }
+            } else if byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
+                inExponent = true
+            } else if byte == UInt8(ascii: ".") {
+                seenPoint = true
+            } else {
+                digits.append(byte)
+                if !seenPoint { pointPosition += 1 }
+            }
         }
-        return text
+        pointPosition += exponentNegative ? -exponent : exponent
+        while digits.first == UInt8(ascii: "0") { digits.removeFirst(); pointPosition -= 1 }
+        while digits.last == UInt8(ascii: "0") { digits.removeLast() }
+        var text: [UInt8] = double < 0 ? [UInt8(ascii: "-")] : []
+        if pointPosition <= -4 || pointPosition > digits.count + 15 {
+            text.append(digits[0])
+            if digits.count > 1 {
+                text.append(UInt8(ascii: "."))
+                text.append(contentsOf: digits[1...])
+            }
+            let shown = pointPosition - 1
+            text.append(contentsOf: (shown < 0 ? "e-" : "e+").utf8)
+            if abs(shown) < 10 { text.append(UInt8(ascii: "0")) }
+            text.append(contentsOf: String(abs(shown)).utf8)
+        } else if pointPosition <= 0 {
+            text.append(contentsOf: "0.".utf8)
+            text.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: -pointPosition))
+            text.append(contentsOf: digits)
+        } else if pointPosition >= digits.count {
+            text.append(contentsOf: digits)
+            text.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: pointPosition - digits.count))
+        } else {
+            text.append(contentsOf: digits[..<pointPosition])
+            text.append(UInt8(ascii: "."))
+            text.append(contentsOf: digits[pointPosition...])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Three-way numeric comparison. Two integer literals too large for a double's exact

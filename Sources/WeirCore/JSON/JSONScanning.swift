@@ -176,7 +176,7 @@ enum JSONScan {
             } else if byte >= 0x80 {
                 let length = UTF8Validation.sequenceLength(base, count, at: index)
                 if length == 0 {
-                    throw JSONError(offset: index, message: "invalid UTF-8 byte \(describeByte(byte)) in a string")
+                    throw JSONError(offset: index, message: "invalid UTF-8 \(describeByte(byte)) in a string")
                 }
                 index &+= length
             } else {
