@@ -75,8 +75,13 @@ struct JSONTextFramer: RecordFramer {
     }
 
     mutating func skipRecord(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) -> Int? {
-        // The splitter cannot resume after dropping part of a value: skip the rest of the file.
-        brokenFile = true
+        // The splitter scans on through the too-long record without keeping it, and stops at its end.
+        guard !brokenFile, splitter.discardUnfinishedRecord() else {
+            brokenFile = true
+            return isEndOfInput ? bytes.count : nil
+        }
+        let found = splitter.split(bytes, isEndOfInput: isEndOfInput)
+        if found.skippedRecord != nil { return found.consumed }
         return isEndOfInput ? bytes.count : nil
     }
 }

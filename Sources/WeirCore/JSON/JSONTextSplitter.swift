@@ -21,6 +21,13 @@
 /// record's size is `buffer.count - consumed` while it is unfinished, which is how the
 /// caller enforces a maximum record size.
 ///
+/// Discarding: a caller that will not hold a record whole (it is over the size limit)
+/// calls ``discardUnfinishedRecord()`` while the record is unfinished. The scan goes on
+/// through the record's bytes, but they are no longer kept: each later call consumes
+/// everything it scanned, and the call that reaches the record's end stops right after
+/// it, with ``Output/skippedRecord`` set instead of a record and ``Output/consumed`` at
+/// its end. Splitting then continues with the next record as usual.
+///
 /// Positions: each record carries the 1-based line and byte column of its first byte in
 /// the whole stream (every `\n` counts, `\r` is whitespace). A validation error at offset
 /// `k` inside a record is at ``location(of:in:from:)``.
@@ -61,6 +68,10 @@ package struct JSONTextSplitter: Sendable {
         /// Set when the stream has an error after `records`: report the records first,
         /// then this. The splitter is then finished (later calls return the same failure).
         package var failure: Failure?
+        /// Set when the record being discarded (``JSONTextSplitter/discardUnfinishedRecord()``)
+        /// ended in this buffer: its range is the part of it in the buffer (through its end,
+        /// which is ``consumed``), its line and column where it started. `records` is then empty.
+        package var skippedRecord: Record? = nil
     }
 
     /// When true (the default), the elements of a top-level array are the records.
@@ -75,6 +86,10 @@ package struct JSONTextSplitter: Sendable {
     private var recordDepth = 0
     private var inString = false
     private var recordIsScalar = false
+    /// A backslash inside a string was the last byte scanned: the next byte is escaped.
+    private var escapePending = false
+    /// The unfinished record is being dropped (``discardUnfinishedRecord()``).
+    private var discarding = false
     private var recordStart = 0
     private var recordLocation = Location(line: 1, column: 1)
     /// Where to resume scanning in the next buffer.
@@ -90,6 +105,18 @@ package struct JSONTextSplitter: Sendable {
     /// A splitter at the start of a stream (use one per input file).
     package init(splitTopLevelArrays: Bool = true) {
         self.splitTopLevelArrays = splitTopLevelArrays
+    }
+
+    /// Stops keeping the unfinished record: its bytes are consumed as they are scanned and,
+    /// when it ends, it is reported as ``Output/skippedRecord`` rather than returned.
+    ///
+    /// Returns false (and does nothing) when no record is unfinished. The next call of
+    /// ``split(_:isEndOfInput:)`` takes the same buffer as before (the bytes not consumed).
+    @discardableResult
+    package mutating func discardUnfinishedRecord() -> Bool {
+        guard inRecord, !finished, finalFailure == nil else { return false }
+        discarding = true
+        return true
     }
 
     /// Scans `buffer`, which starts with the bytes not consumed by the previous call.
@@ -109,12 +136,17 @@ package struct JSONTextSplitter: Sendable {
         var records: [Record] = []
         var index = resumeOffset
         var failure: Failure?
+        var skippedRecord: Record?
 
         scan: while true {
             if inRecord {
                 var recordEnd = -1
-                var stalled = false  // a backslash ends the buffer: resume at it
                 if inString {
+                    if escapePending, index < count {
+                        if base[index] == 0x0A { newLine(at: index) }
+                        index &+= 1
+                        escapePending = false
+                    }
                     while true {
                         while index &+ 8 <= count {
                             let mask = Self.stringStopMask(JSONScan.loadWord(base + index))
@@ -133,7 +165,8 @@ package struct JSONTextSplitter: Sendable {
                             break
                         } else if byte == UInt8(ascii: "\\") {
                             guard index &+ 1 < count else {
-                                stalled = true
+                                escapePending = true  // the escaped byte is in the next buffer
+                                index = count
                                 break
                             }
                             if base[index &+ 1] == 0x0A { newLine(at: index &+ 1) }
@@ -145,7 +178,8 @@ package struct JSONTextSplitter: Sendable {
                     }
                 } else if recordIsScalar {
                     while index < count, !Self.endsScalar(base[index]) { index &+= 1 }
-                    if index < count { recordEnd = index }
+                    // The end of input ends a scalar too (then an unclosed array is still reported).
+                    if index < count || isEndOfInput { recordEnd = index }
                 } else {
                     while index < count {
                         let byte = base[index]
@@ -167,17 +201,27 @@ package struct JSONTextSplitter: Sendable {
                     }
                 }
                 if recordEnd < 0 {
-                    if index < count, !stalled { continue scan }
+                    if index < count { continue scan }
                     guard isEndOfInput else { break scan }
                     // The stream ends inside a record: hand it over; validation reports it.
-                    records.append(Record(range: recordStart..<count, line: recordLocation.line, column: recordLocation.column))
+                    let record = Record(range: recordStart..<count, line: recordLocation.line, column: recordLocation.column)
+                    if discarding { skippedRecord = record } else { records.append(record) }
                     inRecord = false
+                    discarding = false
+                    escapePending = false
                     finished = true
                     break scan
                 }
-                records.append(Record(range: recordStart..<recordEnd, line: recordLocation.line, column: recordLocation.column))
+                let record = Record(range: recordStart..<recordEnd, line: recordLocation.line, column: recordLocation.column)
                 inRecord = false
                 if context != .topLevel { context = .arrayAfterElement }
+                if discarding {
+                    // Stop right after it: the caller drops the bytes through its end.
+                    discarding = false
+                    skippedRecord = record
+                    break scan
+                }
+                records.append(record)
                 continue scan
             }
 
@@ -238,6 +282,7 @@ package struct JSONTextSplitter: Sendable {
             recordLocation = Location(line: line, column: streamOffset &+ index &- lineStart &+ 1)
             recordDepth = 0
             inString = false
+            escapePending = false
             recordIsScalar = false
             switch byte {
             case UInt8(ascii: "{"), UInt8(ascii: "["):
@@ -255,7 +300,7 @@ package struct JSONTextSplitter: Sendable {
         if failure != nil {
             consumed = index
             finalFailure = failure
-        } else if inRecord {
+        } else if inRecord && !discarding {
             consumed = recordStart
         } else {
             consumed = index
@@ -263,7 +308,7 @@ package struct JSONTextSplitter: Sendable {
         resumeOffset = index &- consumed
         recordStart = 0
         streamOffset &+= consumed
-        return Output(records: records, consumed: consumed, failure: failure)
+        return Output(records: records, consumed: consumed, failure: failure, skippedRecord: skippedRecord)
     }
 
     /// The stream location of byte `offset` of `record` (whose first byte is at `start`):
