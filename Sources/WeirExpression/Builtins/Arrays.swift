@@ -51,6 +51,17 @@ extension Builtins {
             },
             "_min_by_impl/1": .values { value, arguments in try extreme(value, arguments[0], wantMaximum: false) },
             "_max_by_impl/1": .values { value, arguments in try extreme(value, arguments[0], wantMaximum: true) },
+            "bsearch/1": .values { value, arguments in
+                guard case .array(let elements) = value else { throw typeError(value, "cannot be searched from") }
+                var low = 0, high = elements.count - 1
+                while low <= high {
+                    let middle = (low + high) / 2
+                    let order = ValueOrder.compare(elements[middle], arguments[0])
+                    if order == 0 { return .number(middle) }
+                    if order < 0 { low = middle + 1 } else { high = middle - 1 }
+                }
+                return .number(-1 - low)
+            },
             "unique/0": .unary { value in
                 var result: [JSONValue] = []
                 for element in ValueOrder.sorted(try sortable(value)) {

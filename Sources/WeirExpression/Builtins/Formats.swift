@@ -23,6 +23,7 @@ enum Formats {
         case "json": return .string(JSONWriter.string(value))
         case "html": return .string(html(text(value)))
         case "uri": return .string(uri(text(value)))
+        case "urid": return .string(try uriDecode(text(value)))
         case "csv": return .string(try row(value, csv: true))
         case "tsv": return .string(try row(value, csv: false))
         case "sh": return .string(try shell(value))
@@ -66,6 +67,34 @@ enum Formats {
             }
         }
         return result
+    }
+
+    private static func uriDecode(_ text: String) throws -> String {
+        let bytes = Array(text.utf8)
+        var output: [UInt8] = []
+        var index = 0
+        func hex(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case 0x30...0x39: byte - 0x30
+            case 0x41...0x46: byte - 0x41 + 10
+            case 0x61...0x66: byte - 0x61 + 10
+            default: nil
+            }
+        }
+        let invalid = EvaluationError("\(ValueOperations.describe(.string(text))) is not a valid uri encoding")
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "%") {
+                guard index + 2 < bytes.count + 0, index + 2 <= bytes.count - 1 || index + 2 == bytes.count - 1 + 0,
+                      index + 2 < bytes.count, let high = hex(bytes[index + 1]), let low = hex(bytes[index + 2]) else { throw invalid }
+                output.append(high << 4 | low)
+                index += 3
+            } else {
+                output.append(bytes[index])
+                index += 1
+            }
+        }
+        guard let decoded = String(validating: output, as: UTF8.self) else { throw invalid }
+        return decoded
     }
 
     private static func row(_ value: JSONValue, csv: Bool) throws -> String {

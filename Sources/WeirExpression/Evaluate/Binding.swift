@@ -68,12 +68,12 @@ final class Binder: @unchecked Sendable {
             try done(values)
         case .array(let elements):
             if case .array = value {} else if case .null = value {} else {
-                throw EvaluationError("Cannot index \(value.typeName) with number")
+                _ = try ValueOperations.index(value, .number(0))
             }
             try destructureElements(elements[...], 0, value, env, values, done)
         case .object(let entries):
             if case .object = value {} else if case .null = value {} else {
-                throw EvaluationError("Cannot index \(value.typeName) with \"\(Self.firstKeyName(entries))\"")
+                _ = try ValueOperations.index(value, .string(Self.firstKeyName(entries)))
             }
             try destructureEntries(entries[...], value, env, values, done)
         }

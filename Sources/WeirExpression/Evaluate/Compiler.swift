@@ -103,6 +103,10 @@ final class Compiler {
                              to: try to.map { e throws(ExpressionSyntaxError) in try compile(e, scope) })
         case .iterate(let target):
             return IterateNode(target: try compile(target, scope))
+        case .optional(let inner):
+            let node = try compile(inner, scope)
+            (node as? OptionalAccess)?.isOptional = true
+            return node
         case .tryCatch(let body, let handler):
             let handlerNode: Node? = try handler.map { e throws(ExpressionSyntaxError) in try compile(e, scope) }
             return TryNode(body: try compile(body, scope), handler: handlerNode is EmptyNode ? nil : handlerNode)
@@ -111,7 +115,11 @@ final class Compiler {
             let rightNode = try compile(right, scope)
             if leftNode is IdentityNode { return rightNode }
             if rightNode is IdentityNode { return leftNode }
-            if let field = rightNode as? FieldNode, field.target == nil { return FieldNode(target: leftNode, name: field.name) }
+            if let field = rightNode as? FieldNode, field.target == nil {
+                let merged = FieldNode(target: leftNode, name: field.name)
+                merged.isOptional = field.isOptional
+                return merged
+            }
             return PipeNode(left: leftNode, right: rightNode)
         case .comma(let left, let right):
             return CommaNode(left: try compile(left, scope), right: try compile(right, scope))

@@ -61,8 +61,13 @@ struct InputPathAnalysis {
             return nil
         }
 
-        static func union(_ a: Paths, _ b: Paths) -> Paths {
-            guard let a, let b else { return nil }
+        /// Either value: exact paths only when both are; otherwise the exact side is used whole.
+        func union(_ a: Paths, _ b: Paths) -> Paths {
+            guard let a, let b else {
+                useWhole(a)
+                useWhole(b)
+                return nil
+            }
             return a + b
         }
 
@@ -114,14 +119,16 @@ struct InputPathAnalysis {
             case .iterate(let target):
                 useWhole(analyze(target, input: input, scope: scope))
                 return nil
+            case .optional(let inner):
+                return analyze(inner, input: input, scope: scope)
             case .tryCatch(let body, let handler):
                 let result = analyze(body, input: input, scope: scope)
                 guard let handler else { return result }
-                return State.union(result, analyze(handler, input: nil, scope: scope))
+                return union(result, analyze(handler, input: nil, scope: scope))
             case .pipe(let left, let right):
                 return analyze(right, input: analyze(left, input: input, scope: scope), scope: scope)
             case .comma(let left, let right):
-                return State.union(analyze(left, input: input, scope: scope), analyze(right, input: input, scope: scope))
+                return union(analyze(left, input: input, scope: scope), analyze(right, input: input, scope: scope))
             case .binary(_, let left, let right):
                 useWhole(analyze(left, input: input, scope: scope))
                 useWhole(analyze(right, input: input, scope: scope))
@@ -131,7 +138,7 @@ struct InputPathAnalysis {
                 useTruth(analyze(right, input: input, scope: scope))
                 return nil
             case .alternative(let left, let right):
-                return State.union(analyze(left, input: input, scope: scope), analyze(right, input: input, scope: scope))
+                return union(analyze(left, input: input, scope: scope), analyze(right, input: input, scope: scope))
             case .negate(let operand):
                 useWhole(analyze(operand, input: input, scope: scope))
                 return nil
@@ -160,7 +167,7 @@ struct InputPathAnalysis {
                 var result: Paths = otherwise.map { analyze($0, input: input, scope: scope) } ?? input
                 for (condition, then) in branches {
                     useTruth(analyze(condition, input: input, scope: scope))
-                    result = State.union(result, analyze(then, input: input, scope: scope))
+                    result = union(result, analyze(then, input: input, scope: scope))
                 }
                 return result
             case .bind(let source, let patterns, let body):

@@ -90,8 +90,15 @@ final class VariableNode: Node {
     override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue { env.value(at: depth) }
 }
 
+/// An access (`.a`, `.[k]`, `.[]`, `.[m:n]`) that `?` can make optional: then a failure of the
+/// access itself yields nothing for that value (errors of the target or key still propagate).
+protocol OptionalAccess: AnyObject {
+    var isOptional: Bool { get set }
+}
+
 /// `target.name` (and `."name"`, `.["name"]`): the hot path of most programs.
-final class FieldNode: Node {
+final class FieldNode: Node, OptionalAccess {
+    var isOptional = false
     let target: Node?
     let name: String
     let targetIsSingle: Bool
@@ -102,7 +109,7 @@ final class FieldNode: Node {
         self.targetIsSingle = target?.isSingle ?? true
     }
 
-    override var isSingle: Bool { targetIsSingle }
+    override var isSingle: Bool { targetIsSingle && !isOptional }
 
     @inline(__always)
     private func field(_ value: JSONValue) throws -> JSONValue {
@@ -118,21 +125,42 @@ final class FieldNode: Node {
         return try field(try target.single(input, env))
     }
 
+    private func optionalField(_ value: JSONValue, _ emit: Emit) throws {
+        let result: JSONValue
+        do { result = try field(value) } catch { return }
+        try emit(result)
+    }
+
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        if isOptional {
+            guard let target else { return try optionalField(input, emit) }
+            return try target.run(input, env) { try self.optionalField($0, emit) }
+        }
         guard let target else { return try emit(try field(input)) }
         if targetIsSingle { return try emit(try field(try target.single(input, env))) }
         try target.run(input, env) { try emit(try self.field($0)) }
     }
 
+    private func fieldPath(_ subpath: [JSONValue]?, _ value: JSONValue, _ emit: PathEmit) throws {
+        let extended: [JSONValue], result: JSONValue
+        do {
+            extended = try PathMode.extend(subpath, .string(name), of: value)
+            result = try field(value)
+        } catch where isOptional {
+            return
+        }
+        try emit(extended, result)
+    }
+
     override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
-        let key = JSONValue.string(name)
-        guard let target else { return try emit(try PathMode.extend(path, key, of: input), try field(input)) }
-        try target.paths(input, path, env) { subpath, value in try emit(try PathMode.extend(subpath, key, of: value), try self.field(value)) }
+        guard let target else { return try fieldPath(path, input, emit) }
+        try target.paths(input, path, env) { subpath, value in try self.fieldPath(subpath, value, emit) }
     }
 }
 
 /// `target[key]` with a computed key (evaluated against `.`, outer loop).
-final class IndexNode: Node {
+final class IndexNode: Node, OptionalAccess {
+    var isOptional = false
     let target: Node
     let key: Node
 
@@ -141,7 +169,7 @@ final class IndexNode: Node {
         self.key = key
     }
 
-    override var isSingle: Bool { target.isSingle && key.isSingle }
+    override var isSingle: Bool { target.isSingle && key.isSingle && !isOptional }
 
     override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue {
         let keyValue = try key.single(input, env)
@@ -150,28 +178,37 @@ final class IndexNode: Node {
 
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
         try key.run(input, env) { keyValue in
-            try self.target.run(input, env) { value in try emit(try ValueOperations.index(value, keyValue)) }
+            try self.target.run(input, env) { value in
+                let result: JSONValue
+                do { result = try ValueOperations.index(value, keyValue) } catch where self.isOptional { return }
+                try emit(result)
+            }
         }
     }
 
     override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
         try key.run(input, env) { keyValue in
             try self.target.paths(input, path, env) { subpath, value in
-                let extended = try PathMode.extend(subpath, keyValue, of: value)
-                if case .null = value {
-                    switch keyValue {
-                    case .string, .number, .object, .null: return try emit(extended, .null)
-                    default: break
+                let extended: [JSONValue], result: JSONValue
+                do {
+                    extended = try PathMode.extend(subpath, keyValue, of: value)
+                    if case .null = value, keyValue.typeName != "boolean", keyValue.typeName != "array" {
+                        result = .null
+                    } else {
+                        result = try ValueOperations.index(value, keyValue)
                     }
+                } catch where self.isOptional {
+                    return
                 }
-                try emit(extended, try ValueOperations.index(value, keyValue))
+                try emit(extended, result)
             }
         }
     }
 }
 
 /// `target[from:to]`.
-final class SliceNode: Node {
+final class SliceNode: Node, OptionalAccess {
+    var isOptional = false
     let target: Node
     let from: Node?
     let to: Node?
@@ -192,7 +229,9 @@ final class SliceNode: Node {
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
         try bounds(input, env) { fromValue, toValue in
             try self.target.run(input, env) { value in
-                try emit(try ValueOperations.slice(value, from: fromValue, to: toValue))
+                let result: JSONValue
+                do { result = try ValueOperations.slice(value, from: fromValue, to: toValue) } catch where self.isOptional { return }
+                try emit(result)
             }
         }
     }
@@ -201,34 +240,54 @@ final class SliceNode: Node {
         try bounds(input, env) { fromValue, toValue in
             try self.target.paths(input, path, env) { subpath, value in
                 let key = JSONValue.object(JSONObject([("start", fromValue), ("end", toValue)]))
-                try emit(try PathMode.extend(subpath, key, of: value), try ValueOperations.slice(value, from: fromValue, to: toValue))
+                let extended: [JSONValue], result: JSONValue
+                do {
+                    extended = try PathMode.extend(subpath, key, of: value)
+                    result = try ValueOperations.slice(value, from: fromValue, to: toValue)
+                } catch where self.isOptional {
+                    return
+                }
+                try emit(extended, result)
             }
         }
     }
 }
 
 /// `target[]`.
-final class IterateNode: Node {
+final class IterateNode: Node, OptionalAccess {
     let target: Node
+    var isOptional = false
     init(target: Node) { self.target = target }
 
+    @inline(__always)
+    private func iterate(_ value: JSONValue, _ emit: Emit) throws {
+        switch value {
+        case .array(let array): for element in array { try emit(element) }
+        case .object(let object): for element in object.values { try emit(element) }
+        default:
+            if isOptional { return }
+            throw EvaluationError("Cannot iterate over \(ValueOperations.describe(value))")
+        }
+    }
+
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
-        if target.isSingle { return try ValueOperations.iterate(try target.single(input, env), emit) }
-        try target.run(input, env) { try ValueOperations.iterate($0, emit) }
+        if target.isSingle { return try iterate(try target.single(input, env), emit) }
+        try target.run(input, env) { try self.iterate($0, emit) }
     }
 
     override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
         try target.paths(input, path, env) { maybePath, value in
-            let subpath = try PathMode.iterable(maybePath, value)
+            let subpath: [JSONValue]
+            do { subpath = try PathMode.iterable(maybePath, value) } catch where self.isOptional { return }
             switch value {
             case .array(let array):
                 for (position, element) in array.enumerated() { try emit(subpath + [.number(position)], element) }
             case .object(let object):
                 for (key, element) in object { try emit(subpath + [.string(key)], element) }
             case .null:
-                break
+                if !self.isOptional { throw EvaluationError("Cannot iterate over null (null)") }
             default:
-                throw EvaluationError("Cannot iterate over \(ValueOperations.describe(value))")
+                if !self.isOptional { throw EvaluationError("Cannot iterate over \(ValueOperations.describe(value))") }
             }
         }
     }
@@ -415,7 +474,7 @@ final class LogicalNode: Node {
     }
 }
 
-/// `lhs // rhs`: the truthy outputs of `lhs` (errors there ignored), else the outputs of `rhs`.
+/// `lhs // rhs`: the truthy outputs of `lhs`, else the outputs of `rhs` (jq 1.8: errors in `lhs` propagate).
 final class AlternativeNode: Node {
     let lhs: Node
     let rhs: Node
@@ -428,36 +487,26 @@ final class AlternativeNode: Node {
     override var isSingle: Bool { lhs.isSingle && rhs.isSingle }
 
     override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue {
-        if let left = try? lhs.single(input, env), left.isTruthy { return left }
-        return try rhs.single(input, env)
+        let left = try lhs.single(input, env)
+        return left.isTruthy ? left : try rhs.single(input, env)
     }
 
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
         var any = false
-        do {
-            try lhs.run(input, env) { value in
-                guard value.isTruthy else { return }
-                any = true
-                do { try emit(value) } catch { throw PassThroughError(inner: error) }
-            }
-        } catch let error as PassThroughError {
-            throw error.inner
-        } catch is EvaluationError {
+        try lhs.run(input, env) { value in
+            guard value.isTruthy else { return }
+            any = true
+            try emit(value)
         }
         if !any { try rhs.run(input, env, emit) }
     }
 
     override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
         var any = false
-        do {
-            try lhs.paths(input, path, env) { subpath, value in
-                guard value.isTruthy else { return }
-                any = true
-                do { try emit(subpath, value) } catch { throw PassThroughError(inner: error) }
-            }
-        } catch let error as PassThroughError {
-            throw error.inner
-        } catch is EvaluationError {
+        try lhs.paths(input, path, env) { subpath, value in
+            guard value.isTruthy else { return }
+            any = true
+            try emit(subpath, value)
         }
         if !any { try rhs.paths(input, path, env, emit) }
     }

@@ -8,21 +8,21 @@ enum ValueOperations {
         "\(value.typeName) (\(truncatedText(value)))"
     }
 
-    /// The compact JSON text of a value, cut like jq (over 29 bytes: 25 bytes and `...`).
+    /// The compact JSON text of a value, cut like jq 1.8: over 29 bytes, the first 26 bytes (25 and
+    /// the closing quote or bracket for strings, arrays and objects) and `...`.
     static func truncatedText(_ value: JSONValue) -> String {
-        if case .string = value {
-            let quoted = Array(JSONWriter.string(value).utf8)
-            let content = quoted[1..<(quoted.count - 1)]
-            guard content.count > 27 else { return String(decoding: quoted, as: UTF8.self) }
-            var end = content.startIndex + 24
-            while end > content.startIndex, quoted[end] & 0xC0 == 0x80 { end -= 1 }
-            return "\"" + String(decoding: quoted[content.startIndex..<end], as: UTF8.self) + "...\""
-        }
         let bytes = Array(JSONWriter.string(value).utf8)
         guard bytes.count > 29 else { return String(decoding: bytes, as: UTF8.self) }
-        var end = 25
+        let closer: String
+        switch value {
+        case .string: closer = "\""
+        case .array: closer = "]"
+        case .object: closer = "}"
+        default: closer = ""
+        }
+        var end = closer.isEmpty ? 26 : 25
         while end > 0, bytes[end] & 0xC0 == 0x80 { end -= 1 }
-        return String(decoding: bytes[0..<end], as: UTF8.self) + "..."
+        return String(decoding: bytes[0..<end], as: UTF8.self) + "..." + closer
     }
 
     // MARK: Indexing
@@ -46,14 +46,7 @@ enum ValueOperations {
         default:
             break
         }
-        if case .object = value, case .number = key {
-            throw EvaluationError("Cannot index object with \(describe(key))")
-        }
-        if case .string(let name) = key {
-            throw EvaluationError("Cannot index \(value.typeName) with \(describe(.string(name)))")
-        }
-        if case .number = key { throw EvaluationError("Cannot index \(value.typeName) with \(describe(key))") }
-        throw EvaluationError("Cannot index \(value.typeName) with \(key.typeName)")
+        throw EvaluationError("Cannot index \(value.typeName) with \(describe(key))")
     }
 
     /// An object `{"start": …, "end": …}` as `path(.[a:b])` produces.
@@ -118,7 +111,7 @@ enum ValueOperations {
             let endIndex = scalars.index(startIndex, offsetBy: end - start)
             return .string(String(scalars[startIndex..<endIndex]))
         default:
-            throw EvaluationError("Cannot index \(value.typeName) with object")
+            throw EvaluationError("Cannot index \(value.typeName) with \(describe(.object(JSONObject([("start", from), ("end", to)]))))")
         }
     }
 
@@ -128,7 +121,7 @@ enum ValueOperations {
         switch value {
         case .array(let array): for element in array { try emit(element) }
         case .object(let object): for element in object.values { try emit(element) }
-        default: throw EvaluationError("Cannot iterate over \(value.typeName == "null" ? "null" : describe(value))")
+        default: throw EvaluationError("Cannot iterate over \(describe(value))")
         }
     }
 

@@ -15,6 +15,8 @@ indirect enum Expression: Sendable {
     case slice(Expression, Expression?, Expression?)
     /// `target[]`.
     case iterate(Expression)
+    /// `.a?`, `.[k]?`, `.[]?`, `.[m:n]?`: an index, slice or iteration whose own failure yields nothing.
+    case optional(Expression)
     /// `body?`, `try body`, `try body catch handler`.
     case tryCatch(Expression, Expression?)
     case pipe(Expression, Expression)

@@ -309,7 +309,10 @@ struct Parser {
                 term = try parseBracketSuffix(term)
             case .punctuation("?"):
                 advance()
-                term = .tryCatch(term, nil)
+                switch term {
+                case .index, .slice, .iterate: term = .optional(term)
+                default: term = .tryCatch(term, nil)
+                }
             default:
                 return term
             }
@@ -437,7 +440,7 @@ struct Parser {
         return valid ? JSONNumber(literal: text, double: double) : JSONNumber(double)
     }
 
-    static let supportedFormats: Set<String> = ["text", "json", "csv", "tsv", "html", "uri", "sh", "base64", "base64d", "base32", "base32d"]
+    static let supportedFormats: Set<String> = ["text", "json", "csv", "tsv", "html", "uri", "urid", "sh", "base64", "base64d", "base32", "base32d"]
 
     private static func checkFormat(_ name: String, parser: Parser, token: Token) throws(ExpressionSyntaxError) {
         guard supportedFormats.contains(name) else { throw parser.error("\(name) is not a valid format", at: token) }

@@ -1,0 +1,33 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Locations of the test data, relative to this source file.
+enum TestPaths {
+    /// The repository root (`…/main`).
+    static let repositoryRoot: String = {
+        var components = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
+        components.removeLast(3)  // Tests/WeirExpressionTests/TestPaths.swift
+        return components.joined(separator: "/")
+    }()
+
+    /// Weir's own language cases, `Tests/jq/*.test`.
+    static var caseDirectory: String { repositoryRoot + "/Tests/jq" }
+
+    /// jq's own test files (`/work/shared/testdata/jq`, next to the repository).
+    static var jqTestDirectory: String { repositoryRoot + "/../shared/testdata/jq" }
+
+    /// The `.test` files in a directory, sorted.
+    static func testFiles(in directory: String) -> [String] {
+        guard let handle = opendir(directory) else { return [] }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name.hasSuffix(".test") { names.append(directory + "/" + name) }
+        }
+        return names.sorted()
+    }
+}
