@@ -94,4 +94,21 @@ import Testing
         #expect(result.status == 0)
         #expect(result.text == input)
     }
+
+    @Test("an interrupted run leaves no file behind, not even a temporary one")
+    func interruptedOutputIsRemoved() throws {
+        let directory = try StageHarness.temporaryDirectory()
+        let script = """
+            cd \(directory.path)
+            yes '{"a":1}' 2>/dev/null | weir-cat -o out.ndjson &
+            pid=$!
+            sleep 1
+            kill -TERM $pid
+            wait $pid
+            echo "status $?"
+            ls -A
+            """
+        let result = try StageHarness.shell(script)
+        #expect(result.lines == ["status 143"])
+    }
 }
