@@ -111,6 +111,75 @@ package struct CSVRecordFramer: Sendable {
         return nil
     }
 
+    /// The end of the first non-blank record in `bytes` (which starts at a record boundary):
+    /// the offset just past its line feed, the end of `bytes` when `isEndOfInput` and the
+    /// record has no line feed, or `nil` when it is not complete yet (or there is none).
+    package static func firstRecordEnd(in bytes: UnsafeRawBufferPointer, quote: UInt8, isEndOfInput: Bool) -> Int? {
+        guard let base = bytes.baseAddress else { return nil }
+        var recordStart = 0
+        var position = 0
+        var odd = false
+        while let lineFeed = firstIndex(of: 0x0A, in: base, from: position, to: bytes.count) {
+            odd = odd != (count(quote, in: base, from: position, to: lineFeed) & 1 == 1)
+            position = lineFeed + 1
+            if odd { continue }
+            if !isBlank(base, recordStart, lineFeed) { return lineFeed + 1 }
+            recordStart = lineFeed + 1
+        }
+        if isEndOfInput && !isBlank(base, recordStart, bytes.count) { return bytes.count }
+        return nil
+    }
+
+    /// The number of non-blank records in `bytes`, which starts at a record boundary; a
+    /// final record without a line feed counts too.
+    ///
+    /// Records end as the framer and the tokenizer end them (a line feed after an even
+    /// number of quotes), so this is the number of rows a tokenizer will find in a chunk,
+    /// good and bad; the reader uses it to number rows across chunks.
+    package static func countRecords(in bytes: UnsafeRawBufferPointer, quote: UInt8) -> Int {
+        guard let base = bytes.baseAddress else { return 0 }
+        let end = bytes.count
+        let quotePattern = UInt64(quote) &* ones
+        let lineFeedPattern = UInt64(0x0A) &* ones
+        var odd = false
+        var records = 0
+        var recordStart = 0
+        var index = 0
+        while index + 8 <= end {
+            let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            var found = matches(word, quotePattern) | matches(word, lineFeedPattern)
+            while found != 0 {
+                let position = index + found.trailingZeroBitCount >> 3
+                found &= found &- 1
+                if base.load(fromByteOffset: position, as: UInt8.self) == quote {
+                    odd.toggle()
+                } else if !odd {
+                    if !isBlank(base, recordStart, position) { records += 1 }
+                    recordStart = position + 1
+                }
+            }
+            index += 8
+        }
+        while index < end {
+            let byte = base.load(fromByteOffset: index, as: UInt8.self)
+            if byte == quote {
+                odd.toggle()
+            } else if byte == 0x0A && !odd {
+                if !isBlank(base, recordStart, index) { records += 1 }
+                recordStart = index + 1
+            }
+            index += 1
+        }
+        if !isBlank(base, recordStart, end) { records += 1 }
+        return records
+    }
+
+    /// True when `base[start..<end]` is a blank line's content: nothing, or a lone `\r`.
+    @inline(__always)
+    private static func isBlank(_ base: UnsafeRawPointer, _ start: Int, _ end: Int) -> Bool {
+        end <= start || (end == start + 1 && base.load(fromByteOffset: start, as: UInt8.self) == 0x0D)
+    }
+
     /// Forgets everything: the next buffer starts a new input at a record boundary.
     package mutating func reset() {
         scannedCount = 0
