@@ -1,1 +1,103 @@
-print("not yet built")
+import WeirCore
+
+let spec = StageSpec(
+    name: "to-csv",
+    summary: "turn NDJSON records into CSV rows under one header",
+    description: """
+        Reads NDJSON objects from each FILE in order and writes them as CSV (RFC 4180), one row \
+        per record, like mlr --ijsonl --ocsv cat. The columns are --columns, or else the keys of \
+        the first record; a missing key or a null leaves its field empty. Nested objects become \
+        dotted columns (store.geo.lat) down to --flatten-depth levels; arrays and anything \
+        deeper are written as compact JSON text. Strings are written as their text, numbers as \
+        their literal (13911860366432393 and 1.10 unchanged), booleans as true and false.
+
+        Fields are quoted only when they must be (they hold the delimiter, a quote, a line \
+        break, or start or end with a space or tab), or always with --quote-all. A one-column \
+        row whose field is empty is written as "" so that it is not read back as a blank line.
+
+        A key that is not a column follows --new-keys: error (the default without --columns: \
+        a bad record, see --errors), ignore (the default with --columns: the value is left \
+        out) or append (a new column on the right, noted on standard error, since the header \
+        written before cannot change; rows before it have fewer fields). A record that is not \
+        a valid JSON object, or whose dotted keys collide, is a bad record.
+        """,
+    options: [
+        .value("columns", "NAMES", help: "The columns, comma-separated, in order (dotted names reach into nested objects)."),
+        .value("new-keys", "MODE", default: "error (ignore with --columns)", help: "Keys that are not columns: error, ignore, or append a column."),
+        .value("flatten-depth", "N", default: "all", help: "Levels of nested objects flattened into dotted names; deeper objects are written as JSON text (0: none)."),
+        .flag("quote-all", help: "Quote every field."),
+        .value("delimiter", short: "d", "CHAR", default: ",", help: "The field delimiter: one ASCII character, or \\t, tab, comma, semicolon, pipe, space."),
+        .flag("tsv", help: "Tab-separated output (the same as -d '\\t')."),
+        .value("quote", "CHAR", default: "\"", help: "The quote character."),
+        .flag("crlf", help: "End rows with \\r\\n instead of \\n."),
+        .flag("no-header", help: "Write no header row."),
+    ],
+    examples: [
+        StageExample(
+            "Nested objects become dotted columns, arrays JSON text",
+            command: "weir-to-csv",
+            input: "{\"sku\":\"A-1\",\"store\":{\"city\":\"Zürich\",\"geo\":{\"lat\":47.37}},\"tags\":[\"new\",\"sale\"],\"price\":1.10,\"note\":null}\n{\"sku\":\"B, 2\",\"price\":13911860366432393}\n",
+            output: "sku,store.city,store.geo.lat,tags,price,note\nA-1,Zürich,47.37,\"[\"\"new\"\",\"\"sale\"\"]\",1.10,\n\"B, 2\",,,,13911860366432393,\n"),
+        StageExample(
+            "Chosen columns, semicolons",
+            command: "weir-to-csv --columns sku,store.city -d ';'",
+            input: "{\"sku\":\"A-1\",\"store\":{\"city\":\"Genève\"},\"qty\":3}\n",
+            output: "sku;store.city\nA-1;Genève\n"),
+        StageExample(
+            "Keys that appear later become new columns",
+            command: "weir-to-csv --new-keys append",
+            input: "{\"a\":1}\n{\"a\":2,\"b\":\"x\"}\n",
+            output: "a\n1\n2,x\n"),
+    ],
+    notes: [
+        (title: "Round trip", text: """
+            weir-from-csv | weir-to-csv gives back a well-formed CSV file field for field, modulo \
+            quoting style; weir-to-csv | weir-from-csv gives back records whose values are strings \
+            and canonical numbers (what CSV can carry), with nested objects as dotted keys.
+            """),
+    ]
+)
+
+let invocation = StageInvocation(spec)
+let options = invocation.options
+
+/// Reads a one-character option (`-d`, `--quote`).
+func character(_ name: String, default defaultValue: UInt8) -> UInt8 {
+    guard let text = options.value(name) else { return defaultValue }
+    guard let byte = CSVDialect.parseCharacter(text) else {
+        invocation.usageError("option '--\(name)' takes one ASCII character (or \\t), not '\(text)'")
+    }
+    return byte
+}
+
+var table = CSVTableOptions()
+if options.flag("tsv") && options.value("delimiter") != nil { invocation.usageError("--tsv and --delimiter do not go together") }
+table.dialect = CSVDialect(delimiter: options.flag("tsv") ? 0x09 : character("delimiter", default: UInt8(ascii: ",")),
+                           quote: character("quote", default: UInt8(ascii: "\"")))
+if let problem = table.dialect.validate() { invocation.usageError(problem) }
+table.quoteAll = options.flag("quote-all")
+table.crlf = options.flag("crlf")
+table.header = !options.flag("no-header")
+if let depth = options.value("flatten-depth"), depth != "all" {
+    table.flattenDepth = invocation.checked { () throws(UsageError) in try options.integer("flatten-depth", default: 0) }
+}
+let columns = options.value("columns").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+let newKeys = invocation.checked { () throws(UsageError) in
+    try options.choice("new-keys", CSVNewKeysPolicy.allCases.map(\.rawValue), default: columns == nil ? "error" : "ignore")
+}
+table.newKeys = CSVNewKeysPolicy(rawValue: newKeys)!
+
+let tableOptions = table
+if table.newKeys == .append {
+    // Only the sequential sink sees keys in order: workers validate, the sink writes rows.
+    await invocation.run(sink: CSVTableSink(options: tableOptions, columns: columns, appending: true, executableName: spec.executableName)) {
+        CSVValidatingTransform(options: tableOptions)
+    }
+} else {
+    await invocation.runChunks(
+        framer: CSVColumnsFramer(columns: columns, flattenDepth: table.flattenDepth),
+        sink: CSVTableSink(options: tableOptions, columns: columns, appending: false, executableName: spec.executableName)
+    ) {
+        CSVRowTransform(options: tableOptions)
+    }
+}

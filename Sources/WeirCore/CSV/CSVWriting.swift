@@ -1,0 +1,246 @@
+/// The columns of a `weir-to-csv` run once they are known, shared by the workers.
+package final class CSVColumnSet: Sendable {
+    /// The column names in order.
+    package let names: [String]
+    /// A set of `names`.
+    package init(_ names: [String]) { self.names = names }
+}
+
+/// What travels with each chunk of NDJSON for `weir-to-csv`: the columns (nil while no
+/// valid record has been seen) and whether this chunk starts the output with the header.
+package struct CSVColumnsContext: Sendable {
+    /// The columns, when known.
+    package var columns: CSVColumnSet?
+    /// True for the one chunk whose output must begin with the header row.
+    package var writesHeader: Bool
+}
+
+/// Frames NDJSON lines for `weir-to-csv` and fixes the columns before any chunk leaves.
+///
+/// Without `--columns`, the columns are the flattened keys of the first record that is a
+/// valid JSON object; the framer finds it on the reader's side (lines before it are
+/// shipped as they are, for the workers to report), so that every worker converts rows
+/// against the same columns in parallel. The first chunk with columns carries the order
+/// to write the header.
+package struct CSVColumnsFramer: RecordFramer {
+    private var columns: CSVColumnSet?
+    private let flattenDepth: Int
+    private var headerShipped = false
+    private var lines = LineFramer()
+
+    /// A framer with `columns` given, or finding them in the first record when nil.
+    package init(columns: [String]?, flattenDepth: Int) {
+        self.columns = columns.map(CSVColumnSet.init)
+        self.flattenDepth = flattenDepth
+    }
+
+    package mutating func beginFile(name: String) {}
+
+    package mutating func frame(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) throws(RecordError) -> FramedRecords {
+        var shippedBefore = 0
+        if columns == nil {
+            // Look for the first valid object among the complete lines.
+            var flattener = CSVRecordFlattener(maxDepth: flattenDepth)
+            var lineStart = 0
+            while lineStart < bytes.count {
+                guard let base = bytes.baseAddress else { break }
+                var lineEnd = CSVRecordFramer.firstIndex(of: 0x0A, in: base, from: lineStart, to: bytes.count) ?? -1
+                if lineEnd < 0 {
+                    guard isEndOfInput else { break }
+                    lineEnd = bytes.count
+                }
+                let line = UnsafeRawBufferPointer(rebasing: bytes[lineStart..<lineEnd])
+                if !LineCounter.isBlank(line), (try? flattener.flatten(line)) != nil {
+                    var names: [String] = []
+                    var seen = Set<String>()
+                    for entry in flattener.entries {
+                        let name = flattener.key(entry)
+                        if seen.insert(name).inserted { names.append(name) }
+                    }
+                    columns = CSVColumnSet(names)
+                    break
+                }
+                lineStart = lineEnd + 1
+            }
+            if columns == nil {
+                // No valid record yet: ship the lines seen so far (the workers report them).
+                let end = min(lineStart, bytes.count)
+                return FramedRecords(length: isEndOfInput ? bytes.count : end, fileContext: CSVColumnsContext(columns: nil, writesHeader: false))
+            }
+            shippedBefore = lineStart
+            if shippedBefore > 0 {
+                return FramedRecords(length: shippedBefore, fileContext: CSVColumnsContext(columns: nil, writesHeader: false))
+            }
+        }
+        let framed = try lines.frame(bytes, isEndOfInput: isEndOfInput)
+        guard framed.length > 0 else { return framed }
+        let context = CSVColumnsContext(columns: columns, writesHeader: !headerShipped)
+        headerShipped = true
+        return FramedRecords(length: framed.length, records: framed.records, fileContext: context)
+    }
+
+    package mutating func skipRecord(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) -> Int? {
+        lines.skipRecord(bytes, isEndOfInput: isEndOfInput)
+    }
+}
+
+/// Converts each NDJSON record of a chunk into one CSV row under fixed columns, on a worker
+/// (`--new-keys error` or `ignore`); writes the header first in the chunk that carries it.
+package struct CSVRowTransform: ChunkTransform {
+    /// The table settings (header, dialect, quoting, flattening, new keys).
+    package let options: CSVTableOptions
+    private let state = State()
+
+    /// A transform writing rows with `options`.
+    package init(options: CSVTableOptions) {
+        self.options = options
+    }
+
+    /// The worker's table writer for the current column set, and its scratch buffer.
+    private final class State {
+        var columns: CSVColumnSet? = nil
+        var writer: CSVTableWriter? = nil
+        var buffer = CSVByteBuffer(capacity: 1 << 16)
+    }
+
+    /// One record to one row, through the state's table writer.
+    private struct Row: RecordTransform {
+        let state: State
+        let options: CSVTableOptions
+
+        mutating func process(_ record: UnsafeRawBufferPointer, at position: RecordPosition, into output: inout [UInt8]) throws(RecordError) -> Int {
+            guard let context = position.fileContext as? CSVColumnsContext, let columns = context.columns else {
+                // Before the first valid record: this one is invalid too; say why.
+                var flattener = CSVRecordFlattener(maxDepth: options.flattenDepth)
+                do throws(JSONError) { try flattener.flatten(record) } catch { throw RecordError(error, in: record) }
+                throw RecordError("no columns yet")
+            }
+            if state.columns !== columns {
+                var rowOptions = options
+                rowOptions.header = false
+                state.columns = columns
+                state.writer = CSVTableWriter(columns: columns.names, options: rowOptions)
+            }
+            state.buffer.removeAll()
+            do throws(JSONError) {
+                _ = try state.writer!.write(record, into: &state.buffer)
+            } catch {
+                throw RecordError(error, in: record)
+            }
+            state.buffer.append(to: &output)
+            return 1
+        }
+    }
+
+    package mutating func process(_ chunk: InputChunk, into output: inout ChunkOutput) async {
+        if let context = chunk.fileContext as? CSVColumnsContext, context.writesHeader, options.header, let columns = context.columns {
+            CSVFieldWriter(dialect: options.dialect, quoteAll: options.quoteAll, crlf: options.crlf).appendRow(columns.names, into: &output.bytes)
+        }
+        var records = RecordChunkTransform(Row(state: state, options: options))
+        await records.process(chunk, into: &output)
+    }
+}
+
+/// Validates each record for `--new-keys append` and passes it on compacted; the
+/// sequential ``CSVAppendingSink`` then turns it into a row, since only it sees the keys
+/// in order.
+package struct CSVValidatingTransform: RecordTransform {
+    private let state: State
+
+    /// A transform checking records as a table writer with `options` would.
+    package init(options: CSVTableOptions) {
+        var checking = options
+        checking.newKeys = .append
+        checking.header = false
+        state = State(options: checking)
+    }
+
+    private final class State {
+        var writer: CSVTableWriter
+        var buffer = CSVByteBuffer(capacity: 1 << 16)
+        init(options: CSVTableOptions) { writer = CSVTableWriter(columns: nil, options: options) }
+    }
+
+    package mutating func process(_ record: UnsafeRawBufferPointer, at position: RecordPosition, into output: inout [UInt8]) throws(RecordError) -> Int {
+        state.buffer.removeAll()
+        do throws(JSONError) {
+            _ = try state.writer.write(record, into: &state.buffer)
+            try JSONCompactor.compact(record, into: &output)
+        } catch {
+            throw RecordError(error, in: record)
+        }
+        output.append(0x0A)
+        return 1
+    }
+}
+
+/// The end of `weir-to-csv`: passes rows through (fixed columns), or turns validated
+/// records into rows itself (`--new-keys append`), adding columns on the right and saying
+/// so on standard error. Writes the header alone when `--columns` is given and no record
+/// arrives.
+package struct CSVTableSink: OutputSink {
+    private let state: State
+    private let executableName: String
+
+    private final class State {
+        let options: CSVTableOptions
+        let givenColumns: [String]?
+        let appending: Bool
+        var writer: CSVTableWriter
+        var buffer = CSVByteBuffer(capacity: 1 << 20)
+        var wroteAnything = false
+        var rowNumber = 0
+
+        init(options: CSVTableOptions, columns: [String]?, appending: Bool) {
+            self.options = options
+            self.givenColumns = columns
+            self.appending = appending
+            writer = CSVTableWriter(columns: columns, options: options)
+        }
+    }
+
+    /// A sink for `options`; `appending` for `--new-keys append`.
+    package init(options: CSVTableOptions, columns: [String]?, appending: Bool, executableName: String) {
+        state = State(options: options, columns: columns, appending: appending)
+        self.executableName = executableName
+    }
+
+    package mutating func begin(_ target: OutputTarget) throws(IOError) {}
+
+    package mutating func write(_ bytes: UnsafeRawBufferPointer, to target: OutputTarget) throws(IOError) {
+        guard !bytes.isEmpty else { return }
+        state.wroteAnything = true
+        guard state.appending else { return try target.write(bytes) }
+        guard let base = bytes.baseAddress else { return }
+        state.buffer.removeAll()
+        var lineStart = 0
+        while lineStart < bytes.count {
+            let lineEnd = CSVRecordFramer.firstIndex(of: 0x0A, in: base, from: lineStart, to: bytes.count) ?? bytes.count
+            let line = UnsafeRawBufferPointer(rebasing: bytes[lineStart..<lineEnd])
+            lineStart = lineEnd + 1
+            state.rowNumber += 1
+            // Records were validated by the workers, so this cannot fail.
+            guard let added = try? state.writer.write(line, into: &state.buffer) else { continue }
+            for name in added {
+                SystemIO.printError("\(executableName): note: new column \(JSONWriter.string(.string(name))) from record \(state.rowNumber) on; the header written before it lacks it")
+            }
+            if state.buffer.count >= 1 << 20 { try flush(target) }
+        }
+        try flush(target)
+    }
+
+    private func flush(_ target: OutputTarget) throws(IOError) {
+        guard state.buffer.count > 0 else { return }
+        try target.write(UnsafeRawBufferPointer(start: state.buffer.base, count: state.buffer.count))
+        state.buffer.removeAll()
+    }
+
+    package mutating func finish(_ target: OutputTarget) throws(IOError) {
+        guard state.options.header, let columns = state.givenColumns, !columns.isEmpty else { return }
+        if state.appending ? state.writer.rowCount == 0 : !state.wroteAnything {
+            var output: [UInt8] = []
+            CSVFieldWriter(dialect: state.options.dialect, quoteAll: state.options.quoteAll, crlf: state.options.crlf).appendRow(columns, into: &output)
+            try target.write(output)
+        }
+    }
+}
