@@ -44,7 +44,7 @@ import WeirCore
         ("[.[] | map]", 8, "map/0 is not defined"),
         ("$x + 1", 1, "$x is not defined"),
         ("label $out | break $other", 14, "$*label-other is not defined"),
-        ("@foo \"x\"", 1, "foo is not a valid format"),
+        
         ("{(0): 1}", 1, "Cannot use number (0) as object key"),
         ("$__prog_args", 1, "`$__prog_args` is not supported"),
         ("match(\"a\"; \"l\") | .x", 0, ""),

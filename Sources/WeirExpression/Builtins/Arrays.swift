@@ -79,17 +79,10 @@ extension Builtins {
                 return try extreme(value, .array(elements), wantMaximum: true)
             },
             "reverse/0": .unary { value in
-                switch value {
-                case .array(let array): return .array(array.reversed())
-                case .string(let text): return .string(String(String.UnicodeScalarView(text.unicodeScalars.reversed())))
-                case .null: return .array([])
-                case .object(let object) where object.isEmpty: return .array([])
-                case .object: throw EvaluationError("Cannot index object with number")
-                default:
-                    _ = try ValueOperations.length(value)
-                    if case .number(let number) = value, Swift.abs(number.double) == 0 { return .array([]) }
-                    throw EvaluationError("Cannot index \(value.typeName) with number")
-                }
+                // jq 1.8: `[.[length - 1 - range(0; length)]]`.
+                if case .array(let array) = value { return .array(array.reversed()) }
+                guard case .number(let count) = try ValueOperations.length(value), count.double > 0 else { return .array([]) }
+                return .array([try ValueOperations.index(value, .number(count.double - 1))])
             },
         ]
     }

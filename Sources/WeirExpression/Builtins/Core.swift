@@ -24,6 +24,7 @@ extension Builtins {
             "limit/2": .node { LimitNode(count: $0[0], body: $0[1]) },
             "first/1": .node { LimitNode(count: LiteralNode(.number(1)), body: $0[0]) },
             "isempty/1": .node { IsEmptyNode(body: $0[0]) },
+            "repeat/1": .node { RepeatNode(body: $0[0]) },
             "last/1": .node { LastNode(body: $0[0]) },
             "length/0": .unary(ValueOperations.length),
             "utf8bytelength/0": .unary { value in
@@ -133,12 +134,10 @@ extension Builtins {
                 writeStandardError(JSONWriter.string(value))
                 return value
             },
-            "toarray/0": .unary { value in
-                if case .array = value { return value }
-                return .array([value])
-            },
             "abs/0": .unary { value in
-                guard case .number(let number) = value, number.double < 0 || number.literal?.hasPrefix("-") == true else { return value }
+                // jq 1.8: `if . < 0 then -. else . end` (so `null | abs` is an error, strings pass).
+                guard ValueOrder.compare(value, .number(0)) < 0 else { return value }
+                guard case .number(let number) = value else { throw typeError(value, "cannot be negated") }
                 return .number(ValueOperations.negate(number))
             },
             "splits/1": .node { SplitsNode(arguments: [$0[0], LiteralNode(.null)]) },
@@ -356,5 +355,15 @@ final class LastNode: Node {
         var last: JSONValue?
         try body.run(input, env) { last = $0 }
         if let last { try emit(last) }
+    }
+}
+
+/// `repeat(f)`: the outputs of `f` on the input, again and again (jq 1.8: `def repeat(f): def _repeat: f, _repeat; _repeat;`), as a loop.
+final class RepeatNode: Node {
+    let body: Node
+    init(body: Node) { self.body = body }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        while true { try body.run(input, env, emit) }
     }
 }

@@ -15,7 +15,7 @@ extension Builtins {
             "gmtime/0": .unary { value in try Dates.brokenDown(value, local: false) },
             "localtime/0": .unary { value in try Dates.brokenDown(value, local: true) },
             "mktime/0": .unary { value in
-                guard case .array = value else { throw EvaluationError("mktime requires array of 6 numbers") }
+                guard case .array = value else { throw EvaluationError("mktime requires array inputs") }
                 var time = try Dates.brokenDownTime(from: value, function: "mktime")
                 return .number(Double(timegm(&time)))
             },
@@ -51,7 +51,7 @@ enum Dates {
     /// `gmtime` / `localtime`: seconds since the epoch to `[year, month0, day, hours, minutes, seconds, weekday, yearday]`.
     static func brokenDown(_ value: JSONValue, local: Bool) throws -> JSONValue {
         guard case .number(let number) = value else {
-            throw EvaluationError("\(local ? "localtime" : "gmtime")() requires a number")
+            throw EvaluationError("\(local ? "localtime" : "gmtime")() requires numeric inputs")
         }
         let seconds = number.double
         var time = time_t(seconds.rounded(.down))

@@ -14,7 +14,7 @@ extension Builtins {
     }
 }
 
-/// The `@text @json @csv @tsv @html @uri @sh @base64 @base64d @base32 @base32d` formats.
+/// The `@text @json @csv @tsv @html @uri @urid @sh @base64 @base64d` formats.
 enum Formats {
     /// Applies a format to a value.
     static func apply(_ name: String, _ value: JSONValue) throws -> JSONValue {
@@ -29,8 +29,6 @@ enum Formats {
         case "sh": return .string(try shell(value))
         case "base64": return .string(base64(Array(text(value).utf8)))
         case "base64d": return .string(try base64Decode(text(value)))
-        case "base32": return .string(base32(Array(text(value).utf8)))
-        case "base32d": return .string(try base32Decode(text(value)))
         default: throw EvaluationError("\(name) is not a valid format")
         }
     }
@@ -99,7 +97,7 @@ enum Formats {
 
     private static func row(_ value: JSONValue, csv: Bool) throws -> String {
         guard case .array(let elements) = value else {
-            throw EvaluationError("\(ValueOperations.describe(value)) cannot be \(csv ? "csv" : "tsv")-formatted, only an array can be")
+            throw EvaluationError("\(ValueOperations.describe(value)) cannot be \(csv ? "csv" : "tsv")-formatted, only array")
         }
         var fields: [String] = []
         for element in elements {
@@ -174,47 +172,6 @@ enum Formats {
             if chunk.count > 2 { output.append((chunk[1] & 15) << 4 | chunk[2] >> 2) }
             if chunk.count > 3 { output.append((chunk[2] & 3) << 6 | chunk[3]) }
             index += 4
-        }
-        return String(decoding: output, as: UTF8.self)
-    }
-
-    private static let base32Alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".utf8)
-
-    private static func base32(_ bytes: [UInt8]) -> String {
-        var output: [UInt8] = []
-        var index = 0
-        while index < bytes.count {
-            let chunk = Array(bytes[index..<min(index + 5, bytes.count)])
-            var buffer: UInt64 = 0
-            for position in 0..<5 { buffer = buffer << 8 | UInt64(position < chunk.count ? chunk[position] : 0) }
-            let characters = [0, 2, 4, 5, 7, 8][chunk.count]
-            for position in 0..<8 {
-                if position < characters {
-                    output.append(base32Alphabet[Int((buffer >> UInt64(35 - position * 5)) & 31)])
-                } else {
-                    output.append(UInt8(ascii: "="))
-                }
-            }
-            index += 5
-        }
-        return String(decoding: output, as: UTF8.self)
-    }
-
-    private static func base32Decode(_ text: String) throws -> String {
-        var buffer: UInt64 = 0
-        var bits = 0
-        var output: [UInt8] = []
-        for byte in text.utf8 {
-            if byte == UInt8(ascii: "=") { break }
-            guard let position = base32Alphabet.firstIndex(of: byte) else {
-                throw EvaluationError("\(ValueOperations.describe(.string(text))) is not valid base32 data")
-            }
-            buffer = buffer << 5 | UInt64(position)
-            bits += 5
-            if bits >= 8 {
-                output.append(UInt8((buffer >> UInt64(bits - 8)) & 0xFF))
-                bits -= 8
-            }
         }
         return String(decoding: output, as: UTF8.self)
     }

@@ -3,6 +3,10 @@ import Glibc
 #endif
 import WeirCore
 
+/// Glibc's `exp10` (not exported by the Swift Glibc module); jq uses it, and it differs from `pow(10, x)` in the last bit.
+@_silgen_name("exp10")
+private func exp10(_ value: Double) -> Double
+
 extension Builtins {
     /// Math builtins: libm functions of one, two and three numbers.
     static var mathBuiltins: [String: Builtin] {
@@ -12,7 +16,7 @@ extension Builtins {
             ("sqrt", { $0.squareRoot() }), ("fabs", { Swift.abs($0) }), ("trunc", { $0.rounded(.towardZero) }),
             ("nearbyint", { Glibc.nearbyint($0) }), ("rint", { Glibc.rint($0) }),
             ("log", { Glibc.log($0) }), ("log10", { Glibc.log10($0) }), ("log2", { Glibc.log2($0) }), ("log1p", { Glibc.log1p($0) }),
-            ("exp", { Glibc.exp($0) }), ("exp2", { Glibc.exp2($0) }), ("exp10", { Glibc.pow(10, $0) }), ("expm1", { Glibc.expm1($0) }),
+            ("exp", { Glibc.exp($0) }), ("exp2", { Glibc.exp2($0) }), ("exp10", { exp10($0) }), ("expm1", { Glibc.expm1($0) }),
             ("cbrt", { Glibc.cbrt($0) }), ("sin", { Glibc.sin($0) }), ("cos", { Glibc.cos($0) }), ("tan", { Glibc.tan($0) }),
             ("asin", { Glibc.asin($0) }), ("acos", { Glibc.acos($0) }), ("atan", { Glibc.atan($0) }),
             ("sinh", { Glibc.sinh($0) }), ("cosh", { Glibc.cosh($0) }), ("tanh", { Glibc.tanh($0) }),

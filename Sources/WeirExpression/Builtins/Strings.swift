@@ -31,7 +31,7 @@ extension Builtins {
                 return .string(String(decoding: Array(text.utf8).dropLast(suffix.utf8.count), as: UTF8.self))
             },
             "explode/0": .unary { value in
-                guard case .string(let text) = value else { throw typeError(value, "cannot be exploded") }
+                guard case .string(let text) = value else { throw EvaluationError("explode input must be a string") }
                 return .array(text.unicodeScalars.map { .number(Int($0.value)) })
             },
             "implode/0": .unary { value in
@@ -55,11 +55,11 @@ extension Builtins {
                 return .array(ValueOperations.split(text, separator: separator).map(JSONValue.string))
             },
             "ascii_downcase/0": .unary { value in
-                guard case .string(let text) = value else { throw typeError(value, "cannot be lowercased") }
+                guard case .string(let text) = value else { throw EvaluationError("explode input must be a string") }
                 return .string(String(decoding: text.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0 }, as: UTF8.self))
             },
             "ascii_upcase/0": .unary { value in
-                guard case .string(let text) = value else { throw typeError(value, "cannot be uppercased") }
+                guard case .string(let text) = value else { throw EvaluationError("explode input must be a string") }
                 return .string(String(decoding: text.utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 32 : $0 }, as: UTF8.self))
             },
             "trim/0": .unary { try trim($0, leading: true, trailing: true) },

@@ -75,16 +75,16 @@ struct InputPathAnalysis {
         static let valueBuiltins: Set<String> = [
             "length/0", "utf8bytelength/0", "keys/0", "keys_unsorted/0", "has/1", "contains/1", "type/0", "tostring/0",
             "tojson/0", "fromjson/0", "tonumber/0", "toboolean/0", "isinfinite/0", "isnan/0", "isnormal/0", "add/0",
-            "setpath/2", "delpaths/1", "to_entries/0", "toarray/0", "abs/0", "startswith/1", "endswith/1", "ltrimstr/1",
+            "setpath/2", "delpaths/1", "to_entries/0", "abs/0", "startswith/1", "endswith/1", "ltrimstr/1",
             "rtrimstr/1", "explode/0", "implode/0", "split/1", "split/2", "ascii_downcase/0", "ascii_upcase/0", "trim/0",
             "ltrim/0", "rtrim/0", "indices/1", "index/1", "rindex/1", "sort/0", "unique/0", "min/0", "max/0", "reverse/0",
             "floor/0", "ceil/0", "round/0", "sqrt/0", "pow/2", "log/0", "exp/0", "log10/0", "log2/0", "exp10/0", "exp2/0",
             "fabs/0", "trunc/0", "significand/0", "test/1", "test/2", "join/1", "flatten/0", "flatten/1", "getpath/1",
             "strftime/1", "strptime/1", "mktime/0", "gmtime/0", "localtime/0", "todate/0", "fromdate/0", "todateiso8601/0",
-            "fromdateiso8601/0", "date/0", "format/1", "tostream/0", "transpose/0", "first/0", "last/0", "nth/1",
+            "fromdateiso8601/0", "format/1", "tostream/0", "transpose/0", "first/0", "last/0", "nth/1",
             "ascii/0", "values/0", "nulls/0", "numbers/0", "strings/0", "booleans/0", "arrays/0", "objects/0", "iterables/0",
             "scalars/0", "in/1", "inside/1", "splits/1", "splits/2", "scan/1", "scan/2", "match/1", "match/2", "capture/1",
-            "capture/2", "any/0", "all/0", "combinations/0", "paths/0", "leaf_paths/0",
+            "capture/2", "any/0", "all/0", "combinations/0", "paths/0",
         ]
 
         /// Builtins that do not look at `.` at all.

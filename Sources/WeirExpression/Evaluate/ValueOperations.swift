@@ -188,8 +188,6 @@ enum ValueOperations {
             return .array(array)
         case (.string, .object(let bounds)) where isSliceObject(bounds):
             throw EvaluationError("Cannot update string slices")
-        case (.array, .string):
-            throw EvaluationError("Cannot update field at object index of array")
         case (.array, .array):
             throw EvaluationError("Cannot update field at array index of array")
         default:

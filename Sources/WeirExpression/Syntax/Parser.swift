@@ -440,11 +440,10 @@ struct Parser {
         return valid ? JSONNumber(literal: text, double: double) : JSONNumber(double)
     }
 
-    static let supportedFormats: Set<String> = ["text", "json", "csv", "tsv", "html", "uri", "urid", "sh", "base64", "base64d", "base32", "base32d"]
+    static let supportedFormats: Set<String> = ["text", "json", "csv", "tsv", "html", "uri", "urid", "sh", "base64", "base64d"]
 
-    private static func checkFormat(_ name: String, parser: Parser, token: Token) throws(ExpressionSyntaxError) {
-        guard supportedFormats.contains(name) else { throw parser.error("\(name) is not a valid format", at: token) }
-    }
+    /// Formats are checked when applied, as jq does (`@foo` is a run-time error: "foo is not a valid format").
+    private static func checkFormat(_ name: String, parser: Parser, token: Token) throws(ExpressionSyntaxError) {}
 
     private mutating func parseIdentifierTerm(_ name: String, token: Token) throws(ExpressionSyntaxError) -> Expression {
         switch name {
