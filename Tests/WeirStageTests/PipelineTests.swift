@@ -111,4 +111,20 @@ import Testing
         let result = try StageHarness.shell(script)
         #expect(result.lines == ["status 143"])
     }
+
+    @Test("a stalled consumer stalls the stage: memory stays bounded (backpressure)")
+    func slowConsumerBoundsMemory() throws {
+        let directory = try StageHarness.temporaryDirectory()
+        // weir-cat reads an endless input while its reader (sleep) never reads: it must block
+        // on its full output pipe after a bounded number of chunks, not buffer the input.
+        let script = """
+            cd \(directory.path)
+            yes '{"sku":"A-1","stock":3,"tags":["a","b"],"price":1.10}' 2>/dev/null | (weir-cat & echo $! > pid; wait) | sleep 6 &
+            sleep 3
+            grep VmHWM /proc/$(cat pid)/status | tr -s ' ' | cut -d' ' -f2
+            """
+        let result = try StageHarness.shell(script)
+        let peakKilobytes = Int(result.lines.first ?? "") ?? Int.max
+        #expect(peakKilobytes < 100_000, "peak RSS \(peakKilobytes) kB")
+    }
 }
