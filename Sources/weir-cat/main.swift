@@ -39,11 +39,7 @@ struct Cat: RecordTransform {
 
     func process(_ record: UnsafeRawBufferPointer, at position: RecordPosition, into output: inout [UInt8]) throws(RecordError) -> Int {
         let start = output.count
-        do throws(JSONError) {
-            try JSONCompactor.compact(record, into: &output)
-        } catch {
-            throw RecordError(error, in: record)
-        }
+        try RecordDecoding.compact(record, into: &output)
         if let sourceField {
             let provenance = JSONValue.object(JSONObject([
                 ("file", .string(position.displayName)), ("line", .number(position.line)),

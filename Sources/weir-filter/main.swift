@@ -52,12 +52,7 @@ struct Filter: RecordTransform {
     let invert: Bool
 
     func process(_ record: UnsafeRawBufferPointer, at position: RecordPosition, into output: inout [UInt8]) throws(RecordError) -> Int {
-        let value: JSONValue
-        do throws(JSONError) {
-            value = try JSONParser.parse(record, keeping: program.conditionPaths)
-        } catch {
-            throw RecordError(error, in: record)
-        }
+        let value = try RecordDecoding.parse(record, keeping: program.conditionPaths)
         let satisfied: Bool
         do {
             satisfied = try program.isSatisfied(by: value, context: evaluationContext(position))

@@ -89,11 +89,7 @@ struct JSONTextFramer: RecordFramer {
 /// Validates and compacts each record.
 struct CompactRecord: RecordTransform {
     func process(_ record: UnsafeRawBufferPointer, at position: RecordPosition, into output: inout [UInt8]) throws(RecordError) -> Int {
-        do throws(JSONError) {
-            try JSONCompactor.compact(record, into: &output)
-        } catch {
-            throw RecordError(error, in: record)
-        }
+        try RecordDecoding.compact(record, into: &output)
         output.append(0x0A)
         return 1
     }

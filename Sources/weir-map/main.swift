@@ -45,12 +45,7 @@ struct Map: RecordTransform {
     let program: Program
 
     func process(_ record: UnsafeRawBufferPointer, at position: RecordPosition, into output: inout [UInt8]) throws(RecordError) -> Int {
-        let value: JSONValue
-        do throws(JSONError) {
-            value = try JSONParser.parse(record, keeping: program.inputPaths)
-        } catch {
-            throw RecordError(error, in: record)
-        }
+        let value = try RecordDecoding.parse(record, keeping: program.inputPaths)
         var written = 0
         do {
             try program.evaluate(value, context: evaluationContext(position)) { result in

@@ -61,12 +61,12 @@ struct FormatRecord: RecordTransform {
     mutating func process(_ record: UnsafeRawBufferPointer, at position: RecordPosition, into output: inout [UInt8]) throws(RecordError) -> Int {
         let terminator: UInt8 = asArray ? 0 : 0x0A
         guard pretty else {
-            do throws(JSONError) { try JSONCompactor.compact(record, into: &output) } catch { throw RecordError(error, in: record) }
+            try RecordDecoding.compact(record, into: &output)
             output.append(terminator)
             return 1
         }
         scratch.removeAll(keepingCapacity: true)
-        do throws(JSONError) { try JSONCompactor.compact(record, into: &scratch) } catch { throw RecordError(error, in: record) }
+        try RecordDecoding.compact(record, into: &scratch)
         let start = output.count
         scratch.withUnsafeBytes { JSONPrettyPrinter.format($0, indent: indent, colors: colors, into: &output) }
         if asArray {

@@ -1,0 +1,23 @@
+/// The JSON codec's calls that stages make on each record, with JSON errors turned into
+/// ``RecordError``s that carry the record's line and column.
+package enum RecordDecoding {
+    /// Validates a record and appends its compact form to `output`.
+    @inline(__always)
+    package static func compact(_ record: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(RecordError) {
+        do throws(JSONError) {
+            try JSONCompactor.compact(record, into: &output)
+        } catch {
+            throw RecordError(error, in: record)
+        }
+    }
+
+    /// Parses a record, building only what `paths` keeps (all of it is still validated).
+    @inline(__always)
+    package static func parse(_ record: UnsafeRawBufferPointer, keeping paths: JSONPathTree = .whole) throws(RecordError) -> JSONValue {
+        do throws(JSONError) {
+            return try JSONParser.parse(record, keeping: paths)
+        } catch {
+            throw RecordError(error, in: record)
+        }
+    }
+}
