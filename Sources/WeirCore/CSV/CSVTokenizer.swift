@@ -234,7 +234,7 @@ package struct CSVTokenizer {
                     case CSVByteClasses.nonASCII:
                         let length = UTF8Validation.sequenceLength(chunk, at: index)
                         if length == 0 {
-                            throw failRecord("invalid UTF-8 byte \(describeByte(bytes[index]))", at: index, newlinesBefore: newlinesInQuotes)
+                            throw failRecord("invalid UTF-8 (\(describeByte(bytes[index])))", at: index, newlinesBefore: newlinesInQuotes)
                         }
                         index += length
                     case CSVByteClasses.delimiter:
@@ -278,7 +278,7 @@ package struct CSVTokenizer {
                     case CSVByteClasses.nonASCII:
                         let length = UTF8Validation.sequenceLength(chunk, at: index)
                         if length == 0 {
-                            throw failRecord("invalid UTF-8 byte \(describeByte(bytes[index]))", at: index, newlinesBefore: newlinesInQuotes)
+                            throw failRecord("invalid UTF-8 (\(describeByte(bytes[index])))", at: index, newlinesBefore: newlinesInQuotes)
                         }
                         index += length
                     default:
