@@ -77,6 +77,7 @@ package struct Program: @unchecked Sendable {
     /// Throws ``EvaluationError`` for an error in the program (jq's message), or rethrows `emit`'s error.
     package func evaluate(_ input: JSONValue, context: EvaluationContext, emit: (JSONValue) throws -> Void) throws {
         do {
+            if root.isSingle { return try emit(try root.single(input, environment(context))) }
             try root.run(input, environment(context), emit)
         } catch let error as PassThroughError {
             throw error.inner

@@ -7,7 +7,7 @@ import WeirCore
 /// output report ``isSingle`` and implement ``single(_:_:)``, the fast path the common
 /// cases (`.a.b`, literals, comparisons, object construction) take without closures.
 /// ``paths(_:_:_:_:)`` is path mode, for `path(f)` and assignments.
-class Node: @unchecked Sendable {
+class Node {
     /// True when the node always yields exactly one output (or throws).
     var isSingle: Bool { false }
 
@@ -563,12 +563,22 @@ final class ObjectNode: Node {
     let entries: [Entry]
     private let allSingleConstant: Bool
     private let distinctKeys: Bool
+    /// For constant, distinct keys: an object with every key (null values), copied per record so
+    /// only the values array is allocated; the keys array is shared.
+    private let template: JSONObject
+    private let values: [Node]
 
     init(entries: [Entry]) {
         self.entries = entries
         self.allSingleConstant = entries.allSatisfy { $0.constantKey != nil && $0.value.isSingle }
         let keys = entries.compactMap(\.constantKey)
         self.distinctKeys = Set(keys).count == keys.count
+        var template = JSONObject()
+        if allSingleConstant && distinctKeys {
+            for key in keys { template.appendUnique(key, .null) }
+        }
+        self.template = template
+        self.values = entries.map(\.value)
     }
 
     override var isSingle: Bool { allSingleConstant }
@@ -579,11 +589,14 @@ final class ObjectNode: Node {
             try run(input, env) { result = $0 }
             return result
         }
+        if distinctKeys {
+            var object = template
+            for (position, key) in template.keys.enumerated() { object[key] = try values[position].single(input, env) }
+            return .object(object)
+        }
         var object = JSONObject()
         object.reserveCapacity(entries.count)
-        if distinctKeys {
-            for entry in entries { object.appendUnique(entry.constantKey.unsafelyUnwrapped, try entry.value.single(input, env)) }
-        } else {
+        do {
             for entry in entries { object[entry.constantKey.unsafelyUnwrapped] = try entry.value.single(input, env) }
         }
         return .object(object)
