@@ -202,7 +202,8 @@ extension Builtins {
 
 /// `recurse(f)`: the input, then `recurse(f)` of each output of `f`.
 final class RecurseNode: Node {
-    let step: Node
+    private let step: Node
+    /// Creates the node from its compiled parts.
     init(step: Node) { self.step = step }
 
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
@@ -218,10 +219,11 @@ final class RecurseNode: Node {
 
 /// `range(from; upto; by)` with value arguments (`from` outermost).
 final class RangeNode: Node {
-    let from: Node
-    let upto: Node
-    let by: Node?
+    private let from: Node
+    private let upto: Node
+    private let by: Node?
 
+    /// Creates the node from its compiled parts.
     init(from: Node, upto: Node, by: Node?) {
         self.from = from
         self.upto = upto
@@ -266,9 +268,10 @@ final class RangeNode: Node {
 
 /// `limit(n; f)` and `first(f)`: stops `f` after `n` outputs.
 final class LimitNode: Node {
-    let count: Node
-    let body: Node
+    private let count: Node
+    private let body: Node
 
+    /// Creates the node from its compiled parts.
     init(count: Node, body: Node) {
         self.count = count
         self.body = body
@@ -315,7 +318,8 @@ final class LimitNode: Node {
 
 /// `isempty(f)`: whether `f` yields nothing (stops at its first output).
 final class IsEmptyNode: Node {
-    let body: Node
+    private let body: Node
+    /// Creates the node from its compiled parts.
     init(body: Node) { self.body = body }
 
     override var isSingle: Bool { true }
@@ -335,7 +339,8 @@ final class IsEmptyNode: Node {
 
 /// `debug(message)`: writes `["DEBUG:", message]` to stderr for each message, passes the input on.
 final class DebugNode: Node {
-    let message: Node
+    private let message: Node
+    /// Creates the node from its compiled parts.
     init(message: Node) { self.message = message }
 
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
@@ -348,7 +353,8 @@ final class DebugNode: Node {
 
 /// `last(f)`: the last output of `f`, if any.
 final class LastNode: Node {
-    let body: Node
+    private let body: Node
+    /// Creates the node from its compiled parts.
     init(body: Node) { self.body = body }
 
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
@@ -360,7 +366,8 @@ final class LastNode: Node {
 
 /// `repeat(f)`: the outputs of `f` on the input, again and again (jq 1.8: `def repeat(f): def _repeat: f, _repeat; _repeat;`), as a loop.
 final class RepeatNode: Node {
-    let body: Node
+    private let body: Node
+    /// Creates the node from its compiled parts.
     init(body: Node) { self.body = body }
 
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {

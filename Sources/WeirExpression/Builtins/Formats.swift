@@ -186,7 +186,8 @@ extension String {
 
 /// A bare `@format`, applied to `.`.
 final class FormatNode: Node {
-    let format: String
+    private let format: String
+    /// Creates the node from its compiled parts.
     init(format: String) { self.format = format }
     override var isSingle: Bool { true }
     override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue { try Formats.apply(format, input) }
@@ -200,10 +201,11 @@ final class StringNode: Node {
         case interpolation(Node)
     }
 
-    let parts: [Part]
-    let format: String?
+    private let parts: [Part]
+    private let format: String?
     private let allSingle: Bool
 
+    /// Creates the node from its compiled parts.
     init(parts: [Part], format: String?) {
         self.parts = parts
         self.format = format

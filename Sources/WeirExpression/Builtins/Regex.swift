@@ -22,6 +22,7 @@ enum RegexSupport {
     private final class Cache: @unchecked Sendable {
         var mutex = pthread_mutex_t()
         var entries: [String: Regex<AnyRegexOutput>] = [:]
+        /// Creates the node from its compiled parts.
         init() { pthread_mutex_init(&mutex, nil) }
     }
 

@@ -63,7 +63,8 @@ enum Builtins {
 
 /// A builtin that maps its input to one value.
 final class UnaryBuiltinNode: Node {
-    let function: @Sendable (JSONValue) throws -> JSONValue
+    private let function: @Sendable (JSONValue) throws -> JSONValue
+    /// Creates the node from its compiled parts.
     init(_ function: @escaping @Sendable (JSONValue) throws -> JSONValue) { self.function = function }
     override var isSingle: Bool { true }
     override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue { try function(input) }
@@ -71,10 +72,11 @@ final class UnaryBuiltinNode: Node {
 
 /// A builtin whose arguments are evaluated to values against `.`.
 final class ValuesBuiltinNode: Node {
-    let arguments: [Node]
-    let function: @Sendable (JSONValue, [JSONValue]) throws -> JSONValue
+    private let arguments: [Node]
+    private let function: @Sendable (JSONValue, [JSONValue]) throws -> JSONValue
     private let allSingle: Bool
 
+    /// Creates the node from its compiled parts.
     init(arguments: [Node], function: @escaping @Sendable (JSONValue, [JSONValue]) throws -> JSONValue) {
         self.arguments = arguments
         self.function = function

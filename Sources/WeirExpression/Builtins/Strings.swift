@@ -119,7 +119,8 @@ extension Builtins {
 
 /// `splits(re; flags)`: the pieces of the input between matches, one output each.
 final class SplitsNode: Node {
-    let arguments: [Node]
+    private let arguments: [Node]
+    /// Creates the node from its compiled parts.
     init(arguments: [Node]) { self.arguments = arguments }
 
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {

@@ -6,10 +6,11 @@ struct StopSignal: Error {}
 /// `lhs = rhs`, `lhs |= f`, `lhs += rhs`, … with jq 1.8's semantics: paths come from the
 /// original input; `|=` uses the first output of `f` and deletes paths where `f` is empty.
 final class AssignNode: Node {
-    let op: AssignmentOperator
-    let lhs: Node
-    let rhs: Node
+    private let op: AssignmentOperator
+    private let lhs: Node
+    private let rhs: Node
 
+    /// Creates the node from its compiled parts.
     init(op: AssignmentOperator, lhs: Node, rhs: Node) {
         self.op = op
         self.lhs = lhs
@@ -82,7 +83,8 @@ final class AssignNode: Node {
 
 /// `path(f)`: the paths `f` would visit, as arrays.
 final class PathOfNode: Node {
-    let body: Node
+    private let body: Node
+    /// Creates the node from its compiled parts.
     init(body: Node) { self.body = body }
 
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
@@ -92,7 +94,8 @@ final class PathOfNode: Node {
 
 /// `getpath(p)`, which is also a path expression.
 final class GetPathNode: Node {
-    let argument: Node
+    private let argument: Node
+    /// Creates the node from its compiled parts.
     init(argument: Node) { self.argument = argument }
 
     override var isSingle: Bool { argument.isSingle }

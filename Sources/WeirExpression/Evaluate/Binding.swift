@@ -2,25 +2,34 @@ import WeirCore
 
 /// A destructuring pattern with its variables resolved to slots.
 indirect enum CompiledPattern {
+    /// `$name`, bound to a slot.
     case variable(slot: Int)
+    /// `[p1, p2, …]`.
     case array([CompiledPattern])
+    /// `{key: p, …}`.
     case object([(key: CompiledPatternKey, pattern: CompiledPattern?)])
 }
 
 /// The key of an object pattern entry, resolved.
 enum CompiledPatternKey {
+    /// A constant key.
     case constant(String)
+    /// `$name` as a key: binds the slot and indexes by the name.
     case variable(slot: Int, name: String)
+    /// `(expression)`: keys computed against the value being matched.
     case computed(Node)
 }
 
 /// Binds the values of one or more alternative patterns (`as $x`, `as [$a, $b] ?// $c`) to
 /// consecutive environment slots, one per distinct variable name.
 final class Binder: @unchecked Sendable {
+    /// The patterns, tried in order (`?//`).
     let alternatives: [CompiledPattern]
+    /// How many variables the patterns bind (one slot each).
     let slotCount: Int
     private let simple: Bool
 
+    /// Creates the node from its compiled parts.
     init(alternatives: [CompiledPattern], slotCount: Int) {
         self.alternatives = alternatives
         self.slotCount = slotCount
@@ -125,10 +134,11 @@ final class Binder: @unchecked Sendable {
 
 /// `source as $pattern | body`.
 final class BindNode: Node {
-    let source: Node
-    let binder: Binder
-    let body: Node
+    private let source: Node
+    private let binder: Binder
+    private let body: Node
 
+    /// Creates the node from its compiled parts.
     init(source: Node, binder: Binder, body: Node) {
         self.source = source
         self.binder = binder
@@ -167,11 +177,12 @@ final class BindNode: Node {
 
 /// `reduce source as $x (initial; update)`.
 final class ReduceNode: Node {
-    let source: Node
-    let binder: Binder
-    let initial: Node
-    let update: Node
+    private let source: Node
+    private let binder: Binder
+    private let initial: Node
+    private let update: Node
 
+    /// Creates the node from its compiled parts.
     init(source: Node, binder: Binder, initial: Node, update: Node) {
         self.source = source
         self.binder = binder
@@ -217,12 +228,13 @@ final class ReduceNode: Node {
 
 /// `foreach source as $x (initial; update; extract)`.
 final class ForeachNode: Node {
-    let source: Node
-    let binder: Binder
-    let initial: Node
-    let update: Node
-    let extract: Node?
+    private let source: Node
+    private let binder: Binder
+    private let initial: Node
+    private let update: Node
+    private let extract: Node?
 
+    /// Creates the node from its compiled parts.
     init(source: Node, binder: Binder, initial: Node, update: Node, extract: Node?) {
         self.source = source
         self.binder = binder
@@ -262,6 +274,7 @@ final class ForeachNode: Node {
 
 /// A compiled `def`: its body and parameter kinds.
 final class FunctionNode: @unchecked Sendable {
+    /// The name.
     let name: String
     /// For each parameter, whether it is a `$value` parameter.
     let valueParameters: [Bool]
@@ -270,6 +283,7 @@ final class FunctionNode: @unchecked Sendable {
     /// For builtins defined in jq: their own fixed environment (they see no user bindings).
     var staticEnvironment: Environment?
 
+    /// A function whose body is set after compiling it.
     init(name: String, valueParameters: [Bool]) {
         self.name = name
         self.valueParameters = valueParameters
@@ -278,7 +292,8 @@ final class FunctionNode: @unchecked Sendable {
 
 /// `def f: …; rest`: makes `f` visible to `rest`.
 final class DefinitionNode: Node {
-    let rest: Node
+    private let rest: Node
+    /// Creates the node from its compiled parts.
     init(rest: Node) { self.rest = rest }
 
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
@@ -292,11 +307,12 @@ final class DefinitionNode: Node {
 
 /// A call of a function defined with `def` (by the user or the jq-defined builtins).
 final class CallNode: Node {
-    let function: FunctionNode
-    let depth: Int
-    let arguments: [Node]
+    private let function: FunctionNode
+    private let depth: Int
+    private let arguments: [Node]
     private let hasValueParameters: Bool
 
+    /// Creates the node from its compiled parts.
     init(function: FunctionNode, depth: Int, arguments: [Node]) {
         self.function = function
         self.depth = depth
@@ -336,7 +352,8 @@ final class CallNode: Node {
 
 /// A call of a closure parameter (`f` inside `def g(f): … f …`).
 final class ClosureCallNode: Node {
-    let depth: Int
+    private let depth: Int
+    /// Creates the node from its compiled parts.
     init(depth: Int) { self.depth = depth }
 
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {

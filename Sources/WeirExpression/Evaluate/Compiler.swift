@@ -14,6 +14,7 @@ final class Compiler {
     /// Names of the context slots at the root of the user's scope.
     static let fileNameSlot = "*file_name", lineNumberSlot = "*line_number"
 
+    /// A compiler for `source` whose root scope binds `variableNames` (then the evaluation context).
     init(source: String, variableNames: [String]) {
         self.source = source
         var scope: Scope? = nil
@@ -23,6 +24,7 @@ final class Compiler {
         self.rootScope = scope
     }
 
+    /// A compile error at a byte offset of the source.
     func error(_ message: String, offset: Int) -> ExpressionSyntaxError {
         ExpressionSyntaxError(column: Lexer.column(of: offset, in: source), message: message)
     }
@@ -75,6 +77,7 @@ final class Compiler {
 
     // MARK: Compiling
 
+    /// Compiles an expression in a scope.
     func compile(_ expression: Expression, _ scope: Scope?) throws(ExpressionSyntaxError) -> Node {
         switch expression {
         case .identity:

@@ -39,11 +39,13 @@ package struct EvaluationError: Error, Sendable, CustomStringConvertible {
 
 /// An error thrown by a downstream consumer, carried through a `try` so it is not caught there.
 struct PassThroughError: Error {
+    /// The consumer's error.
     let inner: any Error
 }
 
 /// Thrown by `break $label`, caught by the matching `label`.
 struct BreakSignal: Error {
+    /// The label activation to stop.
     let label: LabelIdentity
 }
 
@@ -96,7 +98,9 @@ final class Environment: @unchecked Sendable {
 
 /// Compile-time scope: mirrors `Environment` so names resolve to depths.
 final class Scope {
+    /// The enclosing scope.
     let parent: Scope?
+    /// What this level binds.
     let entry: Entry
 
     /// What a scope level binds.
@@ -107,6 +111,7 @@ final class Scope {
         case label(String)
     }
 
+    /// A scope level on top of `parent`.
     init(parent: Scope?, entry: Entry) {
         self.parent = parent
         self.entry = entry

@@ -10,6 +10,7 @@ import WeirCore
 /// analysis does not model precisely (user functions, `reduce`, assignment, `..`, `.[]`, …)
 /// marks its input, and every variable bound to a part of the input, as whole.
 struct InputPathAnalysis {
+    /// The names bound from the command line.
     let variableNames: [String]
 
     /// What `evaluate` needs: everything that can reach an output or an error.

@@ -72,7 +72,8 @@ final class IdentityNode: Node {
 
 /// A constant.
 final class LiteralNode: Node {
-    let value: JSONValue
+    private let value: JSONValue
+    /// Creates the node from its compiled parts.
     init(_ value: JSONValue) { self.value = value }
     override var isSingle: Bool { true }
     override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue { value }
@@ -84,7 +85,8 @@ final class LiteralNode: Node {
 
 /// `$name`, resolved to a depth in the environment.
 final class VariableNode: Node {
-    let depth: Int
+    private let depth: Int
+    /// Creates the node from its compiled parts.
     init(depth: Int) { self.depth = depth }
     override var isSingle: Bool { true }
     override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue { env.value(at: depth) }
@@ -93,16 +95,21 @@ final class VariableNode: Node {
 /// An access (`.a`, `.[k]`, `.[]`, `.[m:n]`) that `?` can make optional: then a failure of the
 /// access itself yields nothing for that value (errors of the target or key still propagate).
 protocol OptionalAccess: AnyObject {
+    /// Whether a failure of the access yields nothing.
     var isOptional: Bool { get set }
 }
 
 /// `target.name` (and `."name"`, `.["name"]`): the hot path of most programs.
 final class FieldNode: Node, OptionalAccess {
+    /// Whether a failure of the access yields nothing (`?`).
     var isOptional = false
+    /// The value being indexed (`nil`: the input).
     let target: Node?
+    /// The name.
     let name: String
-    let targetIsSingle: Bool
+    private let targetIsSingle: Bool
 
+    /// Creates the node from its compiled parts.
     init(target: Node?, name: String) {
         self.target = target
         self.name = name
@@ -160,10 +167,13 @@ final class FieldNode: Node, OptionalAccess {
 
 /// `target[key]` with a computed key (evaluated against `.`, outer loop).
 final class IndexNode: Node, OptionalAccess {
+    /// Whether a failure of the access yields nothing (`?`).
     var isOptional = false
+    /// The value being indexed (`nil`: the input).
     let target: Node
-    let key: Node
+    private let key: Node
 
+    /// Creates the node from its compiled parts.
     init(target: Node, key: Node) {
         self.target = target
         self.key = key
@@ -208,11 +218,14 @@ final class IndexNode: Node, OptionalAccess {
 
 /// `target[from:to]`.
 final class SliceNode: Node, OptionalAccess {
+    /// Whether a failure of the access yields nothing (`?`).
     var isOptional = false
+    /// The value being indexed (`nil`: the input).
     let target: Node
-    let from: Node?
-    let to: Node?
+    private let from: Node?
+    private let to: Node?
 
+    /// Creates the node from its compiled parts.
     init(target: Node, from: Node?, to: Node?) {
         self.target = target
         self.from = from
@@ -255,8 +268,11 @@ final class SliceNode: Node, OptionalAccess {
 
 /// `target[]`.
 final class IterateNode: Node, OptionalAccess {
+    /// The value being indexed (`nil`: the input).
     let target: Node
+    /// Whether a failure of the access yields nothing (`?`).
     var isOptional = false
+    /// Creates the node from its compiled parts.
     init(target: Node) { self.target = target }
 
     @inline(__always)
@@ -326,9 +342,10 @@ final class RecurseAllNode: Node {
 
 /// `try body catch handler`, `body?`: catches errors raised by `body`, not by later stages.
 final class TryNode: Node {
-    let body: Node
-    let handler: Node?
+    private let body: Node
+    private let handler: Node?
 
+    /// Creates the node from its compiled parts.
     init(body: Node, handler: Node?) {
         self.body = body
         self.handler = handler
@@ -363,10 +380,11 @@ final class TryNode: Node {
 
 /// `left | right`.
 final class PipeNode: Node {
-    let left: Node
-    let right: Node
-    let bothSingle: Bool
+    private let left: Node
+    private let right: Node
+    private let bothSingle: Bool
 
+    /// Creates the node from its compiled parts.
     init(left: Node, right: Node) {
         self.left = left
         self.right = right
@@ -393,9 +411,10 @@ final class PipeNode: Node {
 
 /// `left, right`.
 final class CommaNode: Node {
-    let left: Node
-    let right: Node
+    private let left: Node
+    private let right: Node
 
+    /// Creates the node from its compiled parts.
     init(left: Node, right: Node) {
         self.left = left
         self.right = right
@@ -414,11 +433,12 @@ final class CommaNode: Node {
 
 /// `lhs op rhs` for arithmetic and comparison (right side is the outer loop, as jq).
 final class BinaryNode: Node {
-    let op: BinaryOperator
-    let lhs: Node
-    let rhs: Node
-    let bothSingle: Bool
+    private let op: BinaryOperator
+    private let lhs: Node
+    private let rhs: Node
+    private let bothSingle: Bool
 
+    /// Creates the node from its compiled parts.
     init(op: BinaryOperator, lhs: Node, rhs: Node) {
         self.op = op
         self.lhs = lhs
@@ -444,11 +464,12 @@ final class BinaryNode: Node {
 
 /// `lhs and rhs`, `lhs or rhs`.
 final class LogicalNode: Node {
-    let isAnd: Bool
-    let lhs: Node
-    let rhs: Node
-    let bothSingle: Bool
+    private let isAnd: Bool
+    private let lhs: Node
+    private let rhs: Node
+    private let bothSingle: Bool
 
+    /// Creates the node from its compiled parts.
     init(isAnd: Bool, lhs: Node, rhs: Node) {
         self.isAnd = isAnd
         self.lhs = lhs
@@ -476,9 +497,10 @@ final class LogicalNode: Node {
 
 /// `lhs // rhs`: the truthy outputs of `lhs`, else the outputs of `rhs` (jq 1.8: errors in `lhs` propagate).
 final class AlternativeNode: Node {
-    let lhs: Node
-    let rhs: Node
+    private let lhs: Node
+    private let rhs: Node
 
+    /// Creates the node from its compiled parts.
     init(lhs: Node, rhs: Node) {
         self.lhs = lhs
         self.rhs = rhs
@@ -514,7 +536,8 @@ final class AlternativeNode: Node {
 
 /// `-operand`.
 final class NegateNode: Node {
-    let operand: Node
+    private let operand: Node
+    /// Creates the node from its compiled parts.
     init(operand: Node) { self.operand = operand }
 
     override var isSingle: Bool { operand.isSingle }
@@ -537,7 +560,8 @@ final class NegateNode: Node {
 
 /// `[body]`.
 final class ArrayNode: Node {
-    let body: Node?
+    private let body: Node?
+    /// Creates the node from its compiled parts.
     init(body: Node?) { self.body = body }
 
     override var isSingle: Bool { true }
@@ -560,7 +584,7 @@ final class ObjectNode: Node {
         var value: Node
     }
 
-    let entries: [Entry]
+    private let entries: [Entry]
     private let allSingleConstant: Bool
     private let distinctKeys: Bool
     /// For constant, distinct keys: an object with every key (null values), copied per record so
@@ -568,6 +592,7 @@ final class ObjectNode: Node {
     private let template: JSONObject
     private let values: [Node]
 
+    /// Creates the node from its compiled parts.
     init(entries: [Entry]) {
         self.entries = entries
         self.allSingleConstant = entries.allSatisfy { $0.constantKey != nil && $0.value.isSingle }
@@ -629,11 +654,12 @@ final class ObjectNode: Node {
 
 /// `if c then a elif … else b end` (a missing `else` is `.`).
 final class IfNode: Node {
-    let condition: Node
-    let then: Node
-    let otherwise: Node
+    private let condition: Node
+    private let then: Node
+    private let otherwise: Node
     private let single: Bool
 
+    /// Creates the node from its compiled parts.
     init(condition: Node, then: Node, otherwise: Node) {
         self.condition = condition
         self.then = then
@@ -661,7 +687,8 @@ final class IfNode: Node {
 
 /// `select(f)`: the input, once per truthy output of `f`.
 final class SelectNode: Node {
-    let condition: Node
+    private let condition: Node
+    /// Creates the node from its compiled parts.
     init(condition: Node) { self.condition = condition }
 
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
@@ -685,7 +712,8 @@ final class EmptyNode: Node {
 
 /// `error` / `error(message)`.
 final class ErrorNode: Node {
-    let message: Node?
+    private let message: Node?
+    /// Creates the node from its compiled parts.
     init(message: Node?) { self.message = message }
 
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
@@ -700,7 +728,8 @@ final class ErrorNode: Node {
 
 /// `label $name | body`.
 final class LabelNode: Node {
-    let body: Node
+    private let body: Node
+    /// Creates the node from its compiled parts.
     init(body: Node) { self.body = body }
 
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
@@ -722,7 +751,8 @@ final class LabelNode: Node {
 
 /// `break $name`.
 final class BreakNode: Node {
-    let depth: Int
+    private let depth: Int
+    /// Creates the node from its compiled parts.
     init(depth: Int) { self.depth = depth }
 
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {

@@ -2,8 +2,11 @@ import WeirCore
 
 /// The syntax tree of an expression, as the parser builds it (names unresolved).
 indirect enum Expression: Sendable {
+    /// `.`
     case identity
+    /// `..`
     case recurseAll
+    /// A constant value.
     case literal(JSONValue)
     /// A string with interpolations, optionally under a format (`@base64 "…\(.)…"`).
     case string([StringSegment], format: String?)
@@ -19,32 +22,53 @@ indirect enum Expression: Sendable {
     case optional(Expression)
     /// `body?`, `try body`, `try body catch handler`.
     case tryCatch(Expression, Expression?)
+    /// `left | right`.
     case pipe(Expression, Expression)
+    /// `left, right`.
     case comma(Expression, Expression)
+    /// Arithmetic or comparison.
     case binary(BinaryOperator, Expression, Expression)
+    /// `left and right`.
     case and(Expression, Expression)
+    /// `left or right`.
     case or(Expression, Expression)
+    /// `left // right`.
     case alternative(Expression, Expression)
+    /// Unary minus.
     case negate(Expression)
+    /// `[body]` (or `[]`).
     case array(Expression?)
+    /// `{…}`.
     case object([ObjectEntry])
+    /// `if … then … elif … else … end` (branches, optional else).
     case ifThen([(Expression, Expression)], Expression?)
+    /// `reduce source as pattern (initial; update)`.
     case reduce(Expression, Pattern, Expression, Expression)
+    /// `foreach source as pattern (initial; update; extract)`.
     case foreach(Expression, Pattern, Expression, Expression, Expression?)
     /// `source as $a ?// $b | body`.
     case bind(Expression, [Pattern], Expression)
+    /// `def f: body; rest`.
     case functionDefinition(FunctionDefinition, Expression)
+    /// A call of a builtin or defined function, with its source offset.
     case call(String, [Expression], offset: Int)
+    /// `$name`, with its source offset.
     case variable(String, offset: Int)
+    /// `$__loc__`.
     case location(line: Int)
+    /// `lhs op= rhs`.
     case assign(AssignmentOperator, Expression, Expression)
+    /// `label $name | body`.
     case label(String, Expression)
+    /// `break $name`.
     case breakLabel(String, offset: Int)
 }
 
 /// A piece of a string literal: text, or an interpolated expression.
 enum StringSegment: Sendable {
+    /// Literal text.
     case text(String)
+    /// `\(expression)`.
     case interpolation(Expression)
 }
 
@@ -56,6 +80,7 @@ struct ObjectEntry: Sendable {
         case computed(Expression)
         case variable(String, offset: Int)
     }
+    /// The key.
     var key: Key
     /// The value; `nil` for the shorthand `{name}` / `{$x}` / `{"a"}`.
     var value: Expression?
@@ -63,16 +88,21 @@ struct ObjectEntry: Sendable {
 
 /// A `def name(params): body;`.
 struct FunctionDefinition: Sendable {
+    /// The function name.
     var name: String
     /// Parameters; a `$name` parameter is a value parameter.
     var parameters: [String]
+    /// The body.
     var body: Expression
 }
 
 /// A destructuring pattern: `$x`, `[$a, $b]`, `{a: $x, $b, "c": [$d], (expr): $e}`.
 indirect enum Pattern: Sendable {
+    /// `$name`.
     case variable(String)
+    /// `[p1, p2, …]`.
     case array([Pattern])
+    /// `{key: p, $name, …}`.
     case object([(key: PatternKey, pattern: Pattern?)])
 }
 
@@ -80,17 +110,22 @@ indirect enum Pattern: Sendable {
 enum PatternKey: Sendable {
     /// `$name` (binds the variable and is the key).
     case variable(String)
+    /// A constant key.
     case name(String)
+    /// A key computed by an expression.
     case computed(Expression)
 }
 
 /// Binary operators that combine two values.
 enum BinaryOperator: String, Sendable {
+    /// Arithmetic.
     case add = "+", subtract = "-", multiply = "*", divide = "/", modulo = "%"
+    /// Comparisons.
     case equal = "==", notEqual = "!=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
 }
 
 /// `=`, `|=`, and the arithmetic update-assignments.
 enum AssignmentOperator: String, Sendable {
+    /// Assignment operators.
     case set = "=", update = "|=", add = "+=", subtract = "-=", multiply = "*=", divide = "/=", modulo = "%=", alternative = "//="
 }

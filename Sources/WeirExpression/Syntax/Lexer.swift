@@ -20,10 +20,12 @@ struct Token: Sendable {
         case interpolation([Token])
     }
 
+    /// What the token is.
     var kind: Kind
     /// UTF-8 byte offset in the source.
     var offset: Int
 
+    /// Tokens are equal when kind and offset are.
     static func == (lhs: Token, rhs: Token) -> Bool { lhs.kind == rhs.kind && lhs.offset == rhs.offset }
 }
 

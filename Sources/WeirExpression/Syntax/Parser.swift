@@ -106,6 +106,7 @@ struct Parser {
 
     // MARK: Expressions by precedence
 
+    /// Parses a pipe: the loosest level of the grammar.
     mutating func parsePipe() throws(ExpressionSyntaxError) -> Expression {
         if isKeyword("def") {
             let definition = try parseDefinition()
@@ -440,6 +441,7 @@ struct Parser {
         return valid ? JSONNumber(literal: text, double: double) : JSONNumber(double)
     }
 
+    /// The `@format` names jq knows.
     static let supportedFormats: Set<String> = ["text", "json", "csv", "tsv", "html", "uri", "urid", "sh", "base64", "base64d"]
 
     /// Formats are checked when applied, as jq does (`@foo` is a run-time error: "foo is not a valid format").
