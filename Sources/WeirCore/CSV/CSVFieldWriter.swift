@@ -11,6 +11,10 @@ package struct CSVFieldWriter: Sendable {
     /// The line break after each row: `\n`, or `\r\n` with `crlf`.
     package let lineBreak: [UInt8]
     private let classes: QuoteTable
+    private let delimiterPattern: UInt64
+    private let quotePattern: UInt64
+    private let lineFeeds = CSVByteScan.broadcast(0x0A)
+    private let carriageReturns = CSVByteScan.broadcast(0x0D)
 
     /// A writer for `dialect`.
     package init(dialect: CSVDialect = .csv, quoteAll: Bool = false, crlf: Bool = false) {
@@ -18,6 +22,8 @@ package struct CSVFieldWriter: Sendable {
         self.quoteAll = quoteAll
         self.lineBreak = crlf ? [0x0D, 0x0A] : [0x0A]
         self.classes = QuoteTable(dialect)
+        self.delimiterPattern = CSVByteScan.broadcast(dialect.delimiter)
+        self.quotePattern = CSVByteScan.broadcast(dialect.quote)
     }
 
     /// Whether `bytes[start..<end]` must be quoted under minimal quoting.
@@ -26,8 +32,15 @@ package struct CSVFieldWriter: Sendable {
         guard end > start else { return false }
         let first = bytes[start], last = bytes[end - 1]
         if first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09 { return true }
-        let table = classes.table
         var index = start
+        while index + 8 <= end {
+            let word = CSVByteScan.load(bytes, index)
+            let special = CSVByteScan.equal(word, delimiterPattern) | CSVByteScan.equal(word, quotePattern)
+                | CSVByteScan.equal(word, lineFeeds) | CSVByteScan.equal(word, carriageReturns)
+            if special != 0 { return true }
+            index += 8
+        }
+        let table = classes.table
         while index < end {
             if table[Int(bytes[index])] != 0 { return true }
             index += 1
@@ -35,10 +48,25 @@ package struct CSVFieldWriter: Sendable {
         return false
     }
 
+    /// Whether `bytes[start..<end]`, known to hold no delimiter, quote or line break, must
+    /// be quoted for a leading or trailing space or tab.
+    @inline(__always)
+    package func needsQuotesAtEnds(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
+        guard end > start else { return false }
+        let first = bytes[start], last = bytes[end - 1]
+        return first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09
+    }
+
     /// Appends one field (without delimiter), quoted when needed or when `forceQuotes`.
     @inline(__always)
     package func appendField(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, forceQuotes: Bool = false, into output: inout CSVByteBuffer) {
-        if !(quoteAll || forceQuotes || needsQuotes(bytes, start, end)) {
+        appendField(bytes, start, end, quoted: forceQuotes || needsQuotes(bytes, start, end), into: &output)
+    }
+
+    /// Appends one field (without delimiter), quoted when `quoted` or ``quoteAll``.
+    @inline(__always)
+    package func appendField(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, quoted: Bool, into output: inout CSVByteBuffer) {
+        if !(quoteAll || quoted) {
             output.append(bytes + start, end - start)
             return
         }

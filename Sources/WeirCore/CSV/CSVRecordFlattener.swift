@@ -21,10 +21,24 @@ package struct CSVRecordFlattener: ~Copyable {
         package var valueStart: Int, valueEnd: Int
         /// True for a JSON `null` (an empty field that is not an empty string).
         package var isNull: Bool
+        /// What decoding learnt about quoting the text in CSV.
+        package var quoting: Quoting = .unknown
+    }
+
+    /// Whether a value's CSV field needs quotes, as far as flattening found out.
+    package enum Quoting: UInt8, Sendable {
+        /// Not known: the writer scans the text.
+        case unknown
+        /// It holds the delimiter, the quote or a line break: quote it.
+        case needed
+        /// Only a leading or trailing space or tab would make it need quotes.
+        case byEnds
     }
 
     /// Objects nested deeper than this many levels below the record are kept as JSON text.
     package let maxDepth: Int
+    /// The CSV delimiter and quote, watched for while strings are decoded.
+    private let delimiter: UInt8, csvQuote: UInt8
     /// The key bytes of the last record's entries.
     package private(set) var keys = CSVByteBuffer(capacity: 1024)
     /// The value texts of the last record's entries.
@@ -44,8 +58,10 @@ package struct CSVRecordFlattener: ~Copyable {
     private static let nestingLimit = JSONParser.defaultMaxDepth
 
     /// A flattener that flattens `maxDepth` levels of nested objects (`Int.max`: all).
-    package init(maxDepth: Int = .max) {
+    package init(maxDepth: Int = .max, dialect: CSVDialect = .csv) {
         self.maxDepth = maxDepth
+        self.delimiter = dialect.delimiter
+        self.csvQuote = dialect.quote
     }
 
     /// The key of `entry` as a `String`.
@@ -107,7 +123,7 @@ package struct CSVRecordFlattener: ~Copyable {
             let prefixLength = prefix.count
             // Decoded into the value buffer, then moved to the prefix.
             let mark = values.count
-            try decodeString()
+            _ = try decodeString()
             prefix.append(values.base + mark, values.count - mark)
             values.truncate(to: mark)
             skipWhitespace()
@@ -142,8 +158,9 @@ package struct CSVRecordFlattener: ~Copyable {
             let keyStart = keys.count
             keys.append(prefix.base, prefix.count)
             let valueStart = values.count
-            try decodeString()
-            entries.append(Entry(keyStart: keyStart, keyEnd: keys.count, valueStart: valueStart, valueEnd: values.count, isNull: false))
+            let needsQuotes = try decodeString()
+            entries.append(Entry(keyStart: keyStart, keyEnd: keys.count, valueStart: valueStart, valueEnd: values.count, isNull: false,
+                                 quoting: needsQuotes ? .needed : .byEnds))
         case UInt8(ascii: "{") where level < maxDepth:
             prefix.append(UInt8(ascii: "."))
             try flattenObject(level: level + 1)
@@ -318,25 +335,46 @@ package struct CSVRecordFlattener: ~Copyable {
     // MARK: - Strings
 
     /// Decodes the string at `position` (its opening quote) and appends its UTF-8 text to ``values``.
-    private mutating func decodeString() throws(JSONError) {
+    private mutating func decodeString() throws(JSONError) -> Bool {
         position += 1
         var runStart = position
+        var needsQuotes = false
+        let quotes = CSVByteScan.broadcast(0x22), backslashes = CSVByteScan.broadcast(0x5C)
+        let delimiters = CSVByteScan.broadcast(delimiter), csvQuotes = CSVByteScan.broadcast(csvQuote)
         while position < count {
+            // Skip plain ASCII eight bytes at a time.
+            while position + 8 <= count {
+                let word = CSVByteScan.load(bytes, position)
+                let special = CSVByteScan.nonASCII(word) | CSVByteScan.control(word)
+                    | CSVByteScan.equal(word, quotes) | CSVByteScan.equal(word, backslashes)
+                    | CSVByteScan.equal(word, delimiters) | CSVByteScan.equal(word, csvQuotes)
+                if special != 0 {
+                    position += CSVByteScan.firstFlagged(special)
+                    break
+                }
+                position += 8
+            }
+            guard position < count else { break }
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
                 values.append(bytes + runStart, position - runStart)
                 position += 1
-                return
+                return needsQuotes
             }
             if byte == UInt8(ascii: "\\") {
                 values.append(bytes + runStart, position - runStart)
-                var decoded: (UInt64) = 0
+                var decoded: UInt64 = 0
                 let length = try decodeEscape(into: &decoded)
+                if length == 1 {
+                    let unit = UInt8(truncatingIfNeeded: decoded)
+                    if unit == 0x0A || unit == 0x0D || unit == delimiter || unit == csvQuote { needsQuotes = true }
+                }
                 withUnsafeBytes(of: &decoded) { values.append($0.baseAddress!.assumingMemoryBound(to: UInt8.self), length) }
                 runStart = position
             } else if byte < 0x20 {
                 throw error("unescaped control character \(describeByte(byte)) in a string")
             } else if byte < 0x80 {
+                if byte == delimiter || byte == csvQuote { needsQuotes = true }
                 position += 1
             } else {
                 try skipUTF8Sequence()

@@ -64,7 +64,7 @@ package struct CSVTableWriter: ~Copyable {
     package init(columns: [String]?, options: CSVTableOptions) {
         self.options = options
         self.fieldWriter = CSVFieldWriter(dialect: options.dialect, quoteAll: options.quoteAll, crlf: options.crlf)
-        self.flattener = CSVRecordFlattener(maxDepth: options.flattenDepth)
+        self.flattener = CSVRecordFlattener(maxDepth: options.flattenDepth, dialect: options.dialect)
         if let columns {
             for column in columns { addColumn(Array(column.utf8)) }
             columnsKnown = true
@@ -160,7 +160,12 @@ package struct CSVTableWriter: ~Copyable {
     private func columnKeyEquals(_ column: Int, _ key: UnsafePointer<UInt8>, _ length: Int) -> Bool {
         let start = columnKeyOffsets[column]
         guard columnKeyOffsets[column + 1] - start == length else { return false }
-        return memcmp(columnKeyBytes.base + start, key, length) == 0
+        let columnKey = columnKeyBytes.base + start
+        if length <= 16 && length >= 8 {
+            return CSVByteScan.load(columnKey, 0) == CSVByteScan.load(key, 0)
+                && CSVByteScan.load(columnKey, length - 8) == CSVByteScan.load(key, length - 8)
+        }
+        return memcmp(columnKey, key, length) == 0
     }
 
     private mutating func writeRow(into output: inout CSVByteBuffer) {
@@ -176,7 +181,13 @@ package struct CSVTableWriter: ~Copyable {
                 slots[column] = -1
                 let entry = flattener.entries[slot]
                 if !entry.isNull && entry.valueStart != entry.valueEnd {
-                    fieldWriter.appendField(base, entry.valueStart, entry.valueEnd, into: &output)
+                    let quote: Bool
+                    switch entry.quoting {
+                    case .needed: quote = true
+                    case .byEnds: quote = fieldWriter.needsQuotesAtEnds(base, entry.valueStart, entry.valueEnd)
+                    case .unknown: quote = fieldWriter.needsQuotes(base, entry.valueStart, entry.valueEnd)
+                    }
+                    fieldWriter.appendField(base, entry.valueStart, entry.valueEnd, quoted: quote, into: &output)
                     continue
                 }
             }

@@ -86,6 +86,9 @@ package struct CSVColumnsFramer: RecordFramer {
 
 /// Converts each NDJSON record of a chunk into one CSV row under fixed columns, on a worker
 /// (`--new-keys error` or `ignore`); writes the header first in the chunk that carries it.
+///
+/// Lines are split here rather than by ``RecordChunkTransform`` so that rows go straight
+/// into one byte buffer per chunk and the chunk's context is looked at once.
 package struct CSVRowTransform: ChunkTransform {
     /// The table settings (header, dialect, quoting, flattening, new keys).
     package let options: CSVTableOptions
@@ -96,48 +99,75 @@ package struct CSVRowTransform: ChunkTransform {
         self.options = options
     }
 
-    /// The worker's table writer for the current column set, and its scratch buffer.
+    /// The worker's table writer for the current column set, and its output buffer.
     private final class State {
         var columns: CSVColumnSet? = nil
         var writer: CSVTableWriter? = nil
-        var buffer = CSVByteBuffer(capacity: 1 << 16)
-    }
-
-    /// One record to one row, through the state's table writer.
-    private struct Row: RecordTransform {
-        let state: State
-        let options: CSVTableOptions
-
-        mutating func process(_ record: UnsafeRawBufferPointer, at position: RecordPosition, into output: inout [UInt8]) throws(RecordError) -> Int {
-            guard let context = position.fileContext as? CSVColumnsContext, let columns = context.columns else {
-                // Before the first valid record: this one is invalid too; say why.
-                var flattener = CSVRecordFlattener(maxDepth: options.flattenDepth)
-                do throws(JSONError) { try flattener.flatten(record) } catch { throw RecordError(error, in: record) }
-                throw RecordError("no columns yet")
-            }
-            if state.columns !== columns {
-                var rowOptions = options
-                rowOptions.header = false
-                state.columns = columns
-                state.writer = CSVTableWriter(columns: columns.names, options: rowOptions)
-            }
-            state.buffer.removeAll()
-            do throws(JSONError) {
-                _ = try state.writer!.write(record, into: &state.buffer)
-            } catch {
-                throw RecordError(error, in: record)
-            }
-            state.buffer.append(to: &output)
-            return 1
-        }
+        var buffer = CSVByteBuffer(capacity: 1 << 20)
     }
 
     package mutating func process(_ chunk: InputChunk, into output: inout ChunkOutput) async {
-        if let context = chunk.fileContext as? CSVColumnsContext, context.writesHeader, options.header, let columns = context.columns {
+        let context = chunk.fileContext as? CSVColumnsContext
+        let state = self.state
+        if let columns = context?.columns, state.columns !== columns {
+            var rowOptions = options
+            rowOptions.header = false
+            state.columns = columns
+            state.writer = CSVTableWriter(columns: columns.names, options: rowOptions)
+        }
+        if let context, context.writesHeader, options.header, let columns = context.columns {
             CSVFieldWriter(dialect: options.dialect, quoteAll: options.quoteAll, crlf: options.crlf).appendRow(columns.names, into: &output.bytes)
         }
-        var records = RecordChunkTransform(Row(state: state, options: options))
-        await records.process(chunk, into: &output)
+        let hasColumns = context?.columns != nil
+        state.buffer.removeAll()
+        chunk.bytes.withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var position = RecordPosition(fileName: chunk.fileName, line: chunk.firstLine, fileContext: context)
+            var lineStart = 0
+            let count = buffer.count
+            while lineStart < count {
+                let lineEnd = CSVRecordFramer.firstIndex(of: 0x0A, in: base, from: lineStart, to: count) ?? count
+                var contentEnd = lineEnd
+                if contentEnd > lineStart, buffer[contentEnd - 1] == 0x0D { contentEnd -= 1 }
+                let line = UnsafeRawBufferPointer(rebasing: buffer[lineStart..<contentEnd])
+                lineStart = lineEnd + 1
+                defer { position.line += 1 }
+                if LineCounter.isBlank(line) { continue }
+                output.recordsRead += 1
+                if line.count > output.maxRecordBytes {
+                    flush(&output)
+                    if !output.reportOversized(at: position, input: line) { return }
+                    continue
+                }
+                let failure: RecordError
+                if hasColumns {
+                    do throws(JSONError) {
+                        _ = try state.writer!.write(line, into: &state.buffer)
+                        output.recordsWritten += 1
+                        continue
+                    } catch {
+                        failure = RecordError(error, in: line)
+                    }
+                } else {
+                    // Before the first valid record: this one is invalid too; say why.
+                    var flattener = CSVRecordFlattener(maxDepth: options.flattenDepth)
+                    do throws(JSONError) {
+                        try flattener.flatten(line)
+                        failure = RecordError("no columns yet")
+                    } catch {
+                        failure = RecordError(error, in: line)
+                    }
+                }
+                flush(&output)
+                if !output.report(failure, at: position, input: line) { return }
+            }
+        }
+        flush(&output)
+    }
+
+    private func flush(_ output: inout ChunkOutput) {
+        state.buffer.append(to: &output.bytes)
+        state.buffer.removeAll()
     }
 }
 
