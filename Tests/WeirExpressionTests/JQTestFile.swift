@@ -131,11 +131,17 @@ enum JQCaseRunner {
         return .wrong("got [\(got)]\(failure.map { " then error: \($0)" } ?? ""), expected [\(testCase.expected.joined(separator: " "))]")
     }
 
-    /// Equality for test results: jq's, except that NaN equals NaN (jq's runner compares dumps).
+    /// Equality for test results as printed: NaN is `null`, infinities are ±1.7976931348623157e+308.
     static func sameValue(_ a: JSONValue, _ b: JSONValue) -> Bool {
         switch (a, b) {
+        case (.number(let x), .null), (.null, .number(let x)):
+            return x.double.isNaN
         case (.number(let x), .number(let y)):
             if x.double.isNaN && y.double.isNaN { return true }
+            if x.double.isInfinite || y.double.isInfinite {
+                let clamp = { (value: Double) in value.isInfinite ? (value < 0 ? -Double.greatestFiniteMagnitude : Double.greatestFiniteMagnitude) : value }
+                return clamp(x.double) == clamp(y.double)
+            }
             return x == y
         case (.array(let x), .array(let y)):
             return x.count == y.count && zip(x, y).allSatisfy { sameValue($0, $1) }

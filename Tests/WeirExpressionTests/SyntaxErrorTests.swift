@@ -72,7 +72,8 @@ import WeirCore
         let program = try Program.compile("[input_filename, input_line_number]")
         let context = EvaluationContext(fileName: "a.ndjson", lineNumber: 7)
         #expect(try program.outputs(.null, context: context) == [.array([.string("a.ndjson"), .number(7)])])
-        #expect(try program.outputs(.null) == [.array([.null, .null])])
+        #expect(try Program.compile("input_filename").outputs(.null) == [.null])
+        #expect(throws: EvaluationError.self) { try program.outputs(.null) }  // jq: "Unknown input line number"
     }
 
     @Test func evaluationErrorsUseJqsWording() throws {

@@ -70,14 +70,8 @@ extension Builtins {
                 }
                 return .array(result)
             },
-            "min/0": .unary { value in
-                let elements = try sortable(value)
-                return try extreme(value, .array(elements), wantMaximum: false)
-            },
-            "max/0": .unary { value in
-                let elements = try sortable(value)
-                return try extreme(value, .array(elements), wantMaximum: true)
-            },
+            "min/0": .unary { value in try extreme(value, value, wantMaximum: false) },
+            "max/0": .unary { value in try extreme(value, value, wantMaximum: true) },
             "reverse/0": .unary { value in
                 // jq 1.8: `[.[length - 1 - range(0; length)]]`.
                 if case .array(let array) = value { return .array(array.reversed()) }
@@ -94,16 +88,16 @@ extension Builtins {
         return elements
     }
 
-    private static func keyed(_ value: JSONValue, _ keys: JSONValue) throws -> ([JSONValue], [JSONValue]) {
-        let elements = try sortable(value)
-        guard case .array(let keyValues) = keys, keyValues.count == elements.count else {
-            throw typeError(value, "cannot be sorted, as it is not an array")
+    private static func keyed(_ value: JSONValue, _ keys: JSONValue, iterating: Bool = false) throws -> ([JSONValue], [JSONValue]) {
+        guard case .array(let elements) = value, case .array(let keyValues) = keys, keyValues.count == elements.count else {
+            let problem = iterating ? "cannot be iterated over" : "cannot be sorted, as they are not both arrays"
+            throw EvaluationError("\(ValueOperations.describe(value)) and \(ValueOperations.describe(keys)) \(problem)")
         }
         return (elements, keyValues)
     }
 
     private static func extreme(_ value: JSONValue, _ keys: JSONValue, wantMaximum: Bool) throws -> JSONValue {
-        let (elements, keyValues) = try keyed(value, keys)
+        let (elements, keyValues) = try keyed(value, keys, iterating: true)
         guard !elements.isEmpty else { return .null }
         var best = 0
         for position in 1..<elements.count {

@@ -49,6 +49,7 @@ extension Builtins {
                 switch (value, arguments[0]) {
                 case (.object(let object), .string(let key)): return .bool(object[key] != nil)
                 case (.array(let array), .number(let number)): return .bool(number.double >= 0 && number.double < Double(array.count))
+                case (.null, .string), (.null, .number): return .bool(false)
                 default:
                     throw EvaluationError("Cannot check whether \(value.typeName) has a \(arguments[0].typeName) key")
                 }
@@ -109,7 +110,6 @@ extension Builtins {
                     guard var total = object.values.first else { return .null }
                     for element in object.values.dropFirst() { total = try ValueOperations.add(total, element) }
                     return total
-                case .null: return .null
                 default: throw EvaluationError("Cannot iterate over \(ValueOperations.describe(value))")
                 }
             },
@@ -372,5 +372,20 @@ final class RepeatNode: Node {
 
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
         while true { try body.run(input, env, emit) }
+    }
+}
+
+/// `input_line_number`: the line of the current input, an error when unknown (as jq).
+final class InputLineNumberNode: Node {
+    private let depth: Int
+    /// Creates the node reading the context slot at `depth`.
+    init(depth: Int) { self.depth = depth }
+
+    override var isSingle: Bool { true }
+
+    override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue {
+        let line = env.value(at: depth)
+        if case .null = line { throw EvaluationError("Unknown input line number") }
+        return line
     }
 }

@@ -61,7 +61,7 @@ def pick(pathexps): . as $top | reduce path(pathexps) as $p (null; setpath($p; $
 def flatten($x): if $x < 0 then error("flatten depth must not be negative") else reduce .[] as $i ([]; if $i | type == "array" and $x != 0 then . + ($i | flatten($x - 1)) else . + [$i] end) end;
 def flatten: flatten(1e9);
 def join($x): reduce .[] as $i (null; (if . == null then "" else . + $x end) + ($i | if . == null then "" elif (type == "boolean" or type == "number") then tojson else . end)) | . // "";
-def transpose: if . == [] then [] else . as $in | (map(length) | max) as $max | [range(0; $max) as $j | [range(0; $in | length) as $i | $in[$i][$j]]] end;
+def transpose: [range(0; map(length) | max // 0) as $i | [.[][$i]]];
 def sort_by(f): _sort_by_impl(map([f]));
 def group_by(f): _group_by_impl(map([f]));
 def unique_by(f): _unique_by_impl(map([f]));

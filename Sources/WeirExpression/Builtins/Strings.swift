@@ -38,7 +38,9 @@ extension Builtins {
                 guard case .array(let codes) = value else { throw EvaluationError("implode input must be an array") }
                 var scalars = String.UnicodeScalarView()
                 for code in codes {
-                    guard case .number(let number) = code else { throw EvaluationError("Unicode codepoint must be numeric") }
+                    guard case .number(let number) = code else {
+                        throw EvaluationError("\(ValueOperations.describe(code)) can't be imploded, unicode codepoint needs to be numeric")
+                    }
                     let integer = Int(exactly: number.double.rounded(.towardZero)) ?? -1
                     guard integer >= 0, integer <= 0x10FFFF, let scalar = Unicode.Scalar(UInt32(integer)) else {
                         scalars.append("\u{FFFD}")

@@ -302,8 +302,8 @@ final class Compiler {
         }
         if name == "input_filename" || name == "input_line_number", arguments.isEmpty {
             usesContext = true
-            let slot = name == "input_filename" ? Compiler.fileNameSlot : Compiler.lineNumberSlot
-            return VariableNode(depth: lookupVariable(slot, scope) ?? 0)
+            if name == "input_filename" { return VariableNode(depth: lookupVariable(Compiler.fileNameSlot, scope) ?? 0) }
+            return InputLineNumberNode(depth: lookupVariable(Compiler.lineNumberSlot, scope) ?? 0)
         }
         if name == "getpath", arguments.count == 1 { return GetPathNode(argument: try compile(arguments[0], scope)) }
         if name == "path", arguments.count == 1 { return PathOfNode(body: try compile(arguments[0], scope)) }

@@ -289,11 +289,22 @@ struct Parser {
     // MARK: Terms
 
     private mutating func parsePostfix(allowBinding: Bool) throws(ExpressionSyntaxError) -> Expression {
+        // `?` right after an access (`.a?`, `.[k]?`, `.[]?`) covers only that access; after any
+        // other term (`(…)?`, `f?`) it covers the whole term.
+        var lastWasAccess: Bool
+        switch current.kind {
+        case .field: lastWasAccess = true
+        case .dot:
+            let next = tokens[position + 1].kind
+            if case .string = next { lastWasAccess = true } else { lastWasAccess = next == .punctuation("[") }
+        default: lastWasAccess = false
+        }
         var term = try parsePrimary()
         while true {
             switch current.kind {
             case .field(let name):
                 advance()
+                lastWasAccess = true
                 term = .index(term, .literal(.string(name)))
             case .dot:
                 let next = tokens[position + 1].kind
@@ -306,14 +317,19 @@ struct Parser {
                 } else {
                     throw unexpected()
                 }
+                lastWasAccess = true
             case .punctuation("["):
                 term = try parseBracketSuffix(term)
+                lastWasAccess = true
             case .punctuation("?"):
                 advance()
+                var isAccess = false
                 switch term {
-                case .index, .slice, .iterate: term = .optional(term)
-                default: term = .tryCatch(term, nil)
+                case .index, .slice, .iterate: isAccess = lastWasAccess
+                default: break
                 }
+                term = isAccess ? .optional(term) : .tryCatch(term, nil)
+                lastWasAccess = false
             default:
                 return term
             }
