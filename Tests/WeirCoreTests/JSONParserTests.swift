@@ -167,6 +167,25 @@ import Testing
         #expect(object.keys.last == "last")
     }
 
+    @Test func duplicateKeysAreComparedByteForByte() throws {
+        // Canonically equivalent keys of the same length (combining marks in two orders) stay two keys.
+        let text = "{\"xxxxxxxxa\u{301}\u{323}yyyyyyyy\":1,\"xxxxxxxxa\u{323}\u{301}yyyyyyyy\":2}"
+        #expect(JSONWriter.string(try JSONParser.parse(text)) == text)
+    }
+
+    @Test func workStackMovesFramesOut() {
+        var stack = JSONWorkStack<String>()
+        for index in 0..<100 { stack.append("value number \(index)") }
+        #expect(stack.count == 100)
+        let top = stack.popArray(from: 60)
+        #expect(top == (60..<100).map { "value number \($0)" })
+        stack.replace(at: 0, with: "first")
+        #expect(stack[0] == "first")
+        stack.removeAll(from: 10)
+        #expect(stack.count == 10)
+        #expect(stack.popArray(from: 10).isEmpty)
+    }
+
     @Test func surrogatePairsAndEscapesDecode() throws {
         #expect(try JSONParser.parse("\"\\ud83d\\ude00\\u00e9\\n\\/\\\\\\\"\\b\\f\\r\\t\"") == .string("😀é\n/\\\"\u{08}\u{0C}\r\t"))
         #expect(try JSONParser.parse("\"\\uD834\\uDD1E\"") == .string("\u{1D11E}"))

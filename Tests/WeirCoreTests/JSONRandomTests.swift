@@ -141,6 +141,18 @@ import Testing
             #expect(JSONWriter.string(projected) == expected, "\(input)")
             #expect(projected == tree.project(try JSONParser.parse(bytes)))
         }
+        // Keys match byte for byte: an NFD spelling is not the NFC key.
+        var accented = JSONPathTree.none
+        accented.insert(["\u{E9}"])
+        #expect(JSONWriter.string(try JSONParser.parse(Array("{\"e\u{301}\":1,\"\u{E9}\":2}".utf8), keeping: accented)) == "{\"\u{E9}\":2}")
+        // A tree changed after it was built matches its new keys.
+        var changing = JSONPathTree.none
+        changing.insert(["a"])
+        changing.children["b"] = .whole
+        changing.children["a"] = nil
+        changing.formUnion(JSONPathTree(isWhole: false, children: ["c": .whole]))
+        #expect(JSONWriter.string(try JSONParser.parse(Array("{\"a\":1,\"b\":2,\"c\":3}".utf8), keeping: changing)) == "{\"b\":2,\"c\":3}")
+        #expect(changing == JSONPathTree(isWhole: false, children: ["b": .whole, "c": .whole]))
         // Errors in skipped parts are still errors, at the same place.
         for bad in ["{\"b\":[1,]}", "{\"b\":\"\\x\"}", "{\"b\":01}", "{\"b\":{\"c\" 1}}", "{\"a\":{\"z\":tru}}", "{\"b\":1,}"] {
             let bytes = Array(bad.utf8)

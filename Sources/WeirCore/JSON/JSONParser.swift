@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A strict RFC 8259 parser from UTF-8 bytes to ``JSONValue``.
 ///
 /// Strictness is the point: every `n_` case of JSONTestSuite is rejected, nesting is capped
@@ -20,8 +26,12 @@
 /// - A UTF-8 byte order mark is not JSON: the parser rejects it (the runtime drops a BOM at
 ///   the start of a file before records reach the parser).
 /// - Duplicate keys: the last value wins, in the position of the first (as jq); keys are
-///   compared by code points, not normalized (NFC and NFD spellings are different keys).
-package struct JSONParser {
+///   compared byte for byte, not normalized (NFC and NFD spellings are different keys).
+///   ``JSONCompactor`` copies text, so it keeps duplicates as they are (`{"a":1,"a":2}`).
+/// - Whatever the parser accepts, ``JSONCompactor`` accepts, with the same error (message
+///   and offset) for what it rejects; JSONTestSuite's `i_` and `test_transform` files are
+///   pinned by `JSONConformanceTests`.
+package struct JSONParser: ~Copyable {
     /// The deepest nesting of arrays and objects accepted before ``JSONError``.
     package static let defaultMaxDepth = 1000
 
@@ -30,12 +40,13 @@ package struct JSONParser {
     private var position = 0
     private let maxDepth: Int
     private var depth = 0
-    /// Values of the arrays being built, innermost last (one buffer shared by all levels).
-    private var arrayValues: [JSONValue] = []
+    /// Values of the arrays being built, innermost last (one buffer shared by all levels;
+    /// a finished array's elements are moved out of it, not copied).
+    private var arrayValues = JSONWorkStack<JSONValue>()
     /// Keys, key fingerprints and values of the objects being built, innermost last.
-    private var objectKeys: [String] = []
-    private var objectKeyFingerprints: [UInt64] = []
-    private var objectValues: [JSONValue] = []
+    private var objectKeys = JSONWorkStack<String>()
+    private var objectKeyFingerprints = JSONWorkStack<UInt64>()
+    private var objectValues = JSONWorkStack<JSONValue>()
     /// Scratch space for decoding strings with escapes.
     private var unescaped: [UInt8] = []
 
@@ -55,6 +66,7 @@ package struct JSONParser {
     ///
     /// The result equals `tree.project(parse(bytes))`, and the parts left out are still
     /// validated completely, with the same errors as a full parse; they are only not built.
+    /// Keys are matched against the tree's as bytes, so a key left out costs no `String`.
     package static func parse(
         _ bytes: UnsafeRawBufferPointer,
         keeping tree: JSONPathTree,
@@ -171,9 +183,7 @@ package struct JSONParser {
                 throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedArrayContinuation)
             }
         }
-        let array = Array(arrayValues[frameStart...])
-        arrayValues.removeSubrange(frameStart...)
-        return .array(array)
+        return .array(arrayValues.popArray(from: frameStart))
     }
 
     private mutating func parseObject() throws(JSONError) -> JSONValue {
@@ -188,7 +198,7 @@ package struct JSONParser {
             let (key, fingerprint) = try parseKeyAndColon()
             let value = try parseValue()
             if let duplicate = duplicatePosition(of: key, fingerprint: fingerprint, from: frameStart) {
-                objectValues[duplicate] = value  // the last value wins, in the first position
+                objectValues.replace(at: duplicate, with: value)  // the last value wins, in the first position
             } else {
                 objectKeys.append(key)
                 objectKeyFingerprints.append(fingerprint)
@@ -209,11 +219,8 @@ package struct JSONParser {
                 throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedObjectContinuation)
             }
         }
-        let object = JSONObject(uniqueKeys: Array(objectKeys[frameStart...]), values: Array(objectValues[frameStart...]))
-        objectKeys.removeSubrange(frameStart...)
-        objectKeyFingerprints.removeSubrange(frameStart...)
-        objectValues.removeSubrange(frameStart...)
-        return .object(object)
+        objectKeyFingerprints.removeAll(from: frameStart)
+        return .object(JSONObject(uniqueKeys: objectKeys.popArray(from: frameStart), values: objectValues.popArray(from: frameStart)))
     }
 
     @inline(__always)
@@ -221,7 +228,8 @@ package struct JSONParser {
         var index = frameStart
         let end = objectKeyFingerprints.count
         while index < end {
-            if objectKeyFingerprints[index] == fingerprint, objectKeys[index] == key { return index }
+            // Keys are compared byte for byte (String's == would unify NFC and NFD spellings).
+            if objectKeyFingerprints[index] == fingerprint, objectKeys[index].utf8.elementsEqual(key.utf8) { return index }
             index &+= 1
         }
         return nil
@@ -435,9 +443,11 @@ package struct JSONParser {
             position &+= 1
             return .object(object)
         }
+        let table = tree.keyTable
         while true {
-            let (key, _) = try parseKeyAndColon()
-            if let subtree = tree.children[key] {
+            // The key is matched against the tree's keys as bytes: a skipped key costs no String.
+            let match = try matchKeyAndColon(table)
+            if let (key, subtree) = match {
                 object[key] = subtree.isWhole ? try parseValue() : try parseValue(keeping: subtree)
             } else {
                 try skipValue()
@@ -460,8 +470,61 @@ package struct JSONParser {
         return .object(object)
     }
 
+    /// Parses `"key" :` and the whitespace after it; returns the tree's entry for the key, if any.
+    ///
+    /// Keys are compared byte for byte with the tree's (after decoding escapes), so
+    /// canonically equivalent spellings stay different keys, as in jq.
+    @inline(__always)
+    private mutating func matchKeyAndColon(_ table: borrowing JSONPathTree.KeyTable) throws(JSONError) -> (String, JSONPathTree)? {
+        guard position < count, base[position] == UInt8(ascii: "\"") else {
+            throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedKey)
+        }
+        let start = position &+ 1
+        let hasEscapes = try JSONScan.scanString(base, count, &position)
+        let end = position &- 1
+        var match: (String, JSONPathTree)? = nil
+        if hasEscapes {
+            decodeEscapedString(from: start, to: end)
+            if let index = unescaped.withUnsafeBufferPointer({ table.index(of: $0.baseAddress ?? JSONScan.emptyBase, length: $0.count) }) {
+                match = (table.names[index], table.subtrees[index])
+            }
+        } else if let index = table.index(of: base + start, length: end &- start) {
+            match = (table.names[index], table.subtrees[index])
+        }
+        JSONScan.skipWhitespace(base, count, &position)
+        guard position < count, base[position] == UInt8(ascii: ":") else {
+            throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedColon)
+        }
+        position &+= 1
+        JSONScan.skipWhitespace(base, count, &position)
+        return match
+    }
+
     /// Validates the value at `position` without building it, and moves past it.
     private mutating func skipValue() throws(JSONError) {
+        // Scalars directly; containers through the iterative validator.
+        guard position < count else {
+            throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedValue)
+        }
+        switch base[position] {
+        case UInt8(ascii: "\""):
+            _ = try JSONScan.scanString(base, count, &position)
+            return
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            try JSONScan.scanNumber(base, count, &position)
+            return
+        case UInt8(ascii: "t"):
+            try JSONScan.scanLiteral(base, count, &position, "true")
+            return
+        case UInt8(ascii: "f"):
+            try JSONScan.scanLiteral(base, count, &position, "false")
+            return
+        case UInt8(ascii: "n"):
+            try JSONScan.scanLiteral(base, count, &position, "null")
+            return
+        default:
+            break
+        }
         var validator = JSONValidator(base: base, count: count, position: position, maxDepth: maxDepth)
         try validator.scanValue(startDepth: depth)
         position = validator.position

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The parts of a record that a computation reads, as a tree of object keys.
 ///
 /// The expression language works out which paths of its input a program can reach
@@ -15,7 +21,51 @@ package struct JSONPathTree: Sendable, Equatable {
     /// Keep the whole value at this node.
     package var isWhole: Bool
     /// The keys to keep when the value here is an object.
-    package var children: [String: JSONPathTree]
+    package var children: [String: JSONPathTree] {
+        didSet { keyTable = KeyTable(children) }
+    }
+    /// The children laid out for the parser's byte-wise key matching, rebuilt on every change.
+    private(set) var keyTable: KeyTable
+
+    /// The children's keys as one run of UTF-8 bytes, so the parser matches a key without
+    /// making a `String` of it (``JSONParser/parse(_:keeping:maxDepth:)``).
+    struct KeyTable: Sendable {
+        /// The keys, in table order.
+        let names: [String]
+        /// The subtree of each key.
+        let subtrees: [JSONPathTree]
+        /// The keys' UTF-8 bytes, one after another.
+        let bytes: [UInt8]
+        /// Where each key's bytes end in ``bytes``.
+        let ends: [Int]
+
+        init(_ children: [String: JSONPathTree]) {
+            var names: [String] = [], subtrees: [JSONPathTree] = [], bytes: [UInt8] = [], ends: [Int] = []
+            for (name, subtree) in children {
+                names.append(name)
+                subtrees.append(subtree)
+                bytes.append(contentsOf: name.utf8)
+                ends.append(bytes.count)
+            }
+            self.names = names
+            self.subtrees = subtrees
+            self.bytes = bytes
+            self.ends = ends
+        }
+
+        /// The index of the key whose UTF-8 bytes are `key[0..<length]`, compared byte for byte.
+        @inline(__always)
+        func index(of key: UnsafePointer<UInt8>, length: Int) -> Int? {
+            bytes.withUnsafeBufferPointer { table in
+                var start = 0
+                for (index, end) in ends.enumerated() {
+                    if end &- start == length, length == 0 || memcmp(table.baseAddress! + start, key, length) == 0 { return index }
+                    start = end
+                }
+                return nil
+            }
+        }
+    }
 
     /// A tree that keeps everything.
     package static let whole = JSONPathTree(isWhole: true, children: [:])
@@ -26,6 +76,12 @@ package struct JSONPathTree: Sendable, Equatable {
     package init(isWhole: Bool, children: [String: JSONPathTree]) {
         self.isWhole = isWhole
         self.children = children
+        self.keyTable = KeyTable(children)
+    }
+
+    /// Trees are equal when they keep the same parts.
+    package static func == (lhs: JSONPathTree, rhs: JSONPathTree) -> Bool {
+        lhs.isWhole == rhs.isWhole && lhs.children == rhs.children
     }
 
     /// Adds the path `keys` (whole below its end) to the tree.
