@@ -176,3 +176,29 @@ func randomField(_ generator: inout SeededGenerator) -> String {
     if Int.random(in: 0..<6, using: &generator) == 0 { return "" }
     return (0..<Int.random(in: 1...3, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
 }
+
+/// Row counting on the reader's side agrees with the tokenizer, blank lines and all.
+@Suite struct CSVRecordCountTests {
+    @Test func countsMatchTheTokenizer() {
+        var generator = SeededGenerator(seed: 99)
+        let pieces = ["a", ",", "\"", "\"\"", "\n", "\r\n", "\r", "\n\n", "\r\n\r\n", "x,y", "\"q\nq\"", " "]
+        for _ in 0..<3000 {
+            let text = (0..<Int.random(in: 0...30, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            let bytes = Array(text.utf8)
+            var rows = 0
+            bytes.withUnsafeBytes { raw in
+                var tokenizer = CSVTokenizer(chunk: raw, dialect: .csv)
+                while true {
+                    do throws(CSVError) {
+                        guard try tokenizer.nextRecord() else { break }
+                        rows += 1
+                    } catch {
+                        rows += 1
+                    }
+                }
+            }
+            let counted = bytes.withUnsafeBytes { CSVRecordFramer.countRecords(in: $0, quote: 0x22) }
+            #expect(counted == rows, "\(Array(text.unicodeScalars))")
+        }
+    }
+}

@@ -56,14 +56,12 @@ package struct CSVRecordFramer: Sendable {
         precondition(end >= scannedCount, "CSVRecordFramer: the buffer shrank without consume(upTo:)")
         guard end > scannedCount, let base = buffer.baseAddress else { return boundary }
         let start = scannedCount
-        let quotesInNewBytes = Self.count(quote, in: base, from: start, to: end)
-        let oddAtEnd = oddQuotes != (quotesInNewBytes & 1 == 1)
+        let oddAtEnd = oddQuotes != Self.hasOddCount(of: quote, in: base, from: start, to: end)
         // Walk back over the new bytes to the last line feed preceded by an even count.
         var position = end
         var oddAtPosition = oddAtEnd
         while let lineFeed = Self.lastIndex(of: 0x0A, in: base, from: start, to: position) {
-            let quotesAfter = Self.count(quote, in: base, from: lineFeed + 1, to: position)
-            oddAtPosition = oddAtPosition != (quotesAfter & 1 == 1)
+            oddAtPosition = oddAtPosition != Self.hasOddCount(of: quote, in: base, from: lineFeed + 1, to: position)
             if !oddAtPosition {
                 boundary = lineFeed + 1
                 break
@@ -98,16 +96,14 @@ package struct CSVRecordFramer: Sendable {
         guard let base = bytes.baseAddress else { return nil }
         var position = 0
         while let lineFeed = Self.firstIndex(of: 0x0A, in: base, from: position, to: bytes.count) {
-            let quotes = Self.count(quote, in: base, from: position, to: lineFeed)
-            oddQuotes = oddQuotes != (quotes & 1 == 1)
+            oddQuotes = oddQuotes != Self.hasOddCount(of: quote, in: base, from: position, to: lineFeed)
             if !oddQuotes {
                 skipping = false
                 return lineFeed + 1
             }
             position = lineFeed + 1
         }
-        let quotes = Self.count(quote, in: base, from: position, to: bytes.count)
-        oddQuotes = oddQuotes != (quotes & 1 == 1)
+        oddQuotes = oddQuotes != Self.hasOddCount(of: quote, in: base, from: position, to: bytes.count)
         return nil
     }
 
@@ -120,7 +116,7 @@ package struct CSVRecordFramer: Sendable {
         var position = 0
         var odd = false
         while let lineFeed = firstIndex(of: 0x0A, in: base, from: position, to: bytes.count) {
-            odd = odd != (count(quote, in: base, from: position, to: lineFeed) & 1 == 1)
+            odd = odd != hasOddCount(of: quote, in: base, from: position, to: lineFeed)
             position = lineFeed + 1
             if odd { continue }
             if !isBlank(base, recordStart, lineFeed) { return lineFeed + 1 }
@@ -199,6 +195,40 @@ package struct CSVRecordFramer: Sendable {
     private static func matches(_ word: UInt64, _ pattern: UInt64) -> UInt64 {
         let x = word ^ pattern
         return ~(((x & lowBits) &+ lowBits) | x | lowBits)
+    }
+
+    /// Whether an odd number of bytes in `base[from..<to]` equal `byte`.
+    ///
+    /// Only the parity matters for framing, and it needs no population count (which
+    /// baseline x86-64 lacks as an instruction): the match words are XORed together and
+    /// the result folded to one bit.
+    @inline(__always)
+    package static func hasOddCount(of byte: UInt8, in base: UnsafeRawPointer, from: Int, to: Int) -> Bool {
+        let pattern = UInt64(byte) &* ones
+        var index = from
+        var folded: UInt64 = 0
+        while index + 32 <= to {
+            let a = matches(base.loadUnaligned(fromByteOffset: index, as: UInt64.self), pattern)
+            let b = matches(base.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self), pattern)
+            let c = matches(base.loadUnaligned(fromByteOffset: index + 16, as: UInt64.self), pattern)
+            let d = matches(base.loadUnaligned(fromByteOffset: index + 24, as: UInt64.self), pattern)
+            folded ^= (a ^ b) ^ (c ^ d)
+            index += 32
+        }
+        while index + 8 <= to {
+            folded ^= matches(base.loadUnaligned(fromByteOffset: index, as: UInt64.self), pattern)
+            index += 8
+        }
+        var odd = false
+        while index < to {
+            if base.load(fromByteOffset: index, as: UInt8.self) == byte { odd.toggle() }
+            index += 1
+        }
+        // Each match is one high bit; fold all 64 bits into bit 0.
+        folded ^= folded >> 32
+        folded ^= folded >> 16
+        folded ^= folded >> 8
+        return (folded >> 7) & 1 == 1 ? !odd : odd
     }
 
     /// How many bytes in `base[from..<to]` equal `byte`.
