@@ -17,8 +17,8 @@ package enum JSONCompactor {
         let entryCount = output.count
         let base = JSONScan.base(of: text)
         if text.isEmpty { throw JSONScan.unexpected(base, 0, 0, expected: JSONScan.expectedValue) }
-        // Make room for the worst case (nothing to remove), write through a pointer, trim.
-        output.append(contentsOf: repeatElement(0, count: text.count))
+        // Copy the text in, then compact that copy in place (only ever moving bytes left) and trim.
+        output.append(contentsOf: text)
         let result: Result<Int, JSONError> = output.withUnsafeMutableBufferPointer { buffer in
             var validator = JSONValidator(
                 base: base, count: text.count, position: 0, maxDepth: maxDepth,

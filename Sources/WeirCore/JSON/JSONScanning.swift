@@ -271,7 +271,9 @@ struct JSONValidator {
     let maxDepth: Int
     /// The read position.
     var position: Int
-    /// Where compacted bytes go (room for `count` bytes), or nil to only validate.
+    /// Where compacted bytes go, or nil to only validate. It must already hold a copy of the
+    /// text: a run is written only once whitespace before it was dropped (so compact input
+    /// costs one copy and no more).
     let output: UnsafeMutablePointer<UInt8>?
     /// The number of bytes written to `output`.
     var outputCount = 0
@@ -295,7 +297,7 @@ struct JSONValidator {
         guard byte <= 0x20, JSONScan.isWhitespace(byte) else { return }
         if let output {
             let length = position &- runStart
-            (output + outputCount).update(from: base + runStart, count: length)
+            if outputCount != runStart { (output + outputCount).update(from: base + runStart, count: length) }
             outputCount &+= length
         }
         repeat { position &+= 1 } while position < count && JSONScan.isWhitespace(base[position])
@@ -306,7 +308,7 @@ struct JSONValidator {
     mutating func flush() {
         guard let output else { return }
         let length = position &- runStart
-        (output + outputCount).update(from: base + runStart, count: length)
+        if outputCount != runStart { (output + outputCount).update(from: base + runStart, count: length) }
         outputCount &+= length
         runStart = position
     }
