@@ -239,7 +239,7 @@ enum ValueOperations {
             return .null
         case .object(var object):
             for key in keys {
-                guard case .string(let name) = key else { throw EvaluationError("Cannot delete field at object index of object") }
+                guard case .string(let name) = key else { throw EvaluationError("Cannot delete \(key.typeName) field of object") }
                 object[name] = nil
             }
             return .object(object)
@@ -256,12 +256,12 @@ enum ValueOperations {
                     let (start, end) = try sliceBounds(count: array.count, from: bounds["start"] ?? .null, to: bounds["end"] ?? .null)
                     for position in start..<end { doomed[position] = true }
                 default:
-                    throw EvaluationError("Cannot delete field at \(key.typeName) index of array")
+                    throw EvaluationError("Cannot delete \(key.typeName) element of array")
                 }
             }
             return .array(array.enumerated().filter { !doomed[$0.offset] }.map(\.element))
         default:
-            throw EvaluationError("Cannot delete field at index of \(value.typeName)")
+            throw EvaluationError("Cannot delete fields from \(value.typeName)")
         }
     }
 
