@@ -17,9 +17,11 @@ let spec = StageSpec(
 
         A key that is not a column follows --new-keys: error (the default without --columns: \
         a bad record, see --errors), ignore (the default with --columns: the value is left \
-        out) or append (a new column on the right, noted on standard error, since the header \
-        written before cannot change; rows before it have fewer fields). A record that is not \
-        a valid JSON object, or whose dotted keys collide, is a bad record.
+        out) or append (a new column on the right). Appending on standard output, the new \
+        column is noted on standard error, since the header written before cannot change and \
+        earlier rows have fewer fields; with -o FILE, the file is written at the end with the \
+        final header and every row padded, still in one pass over the input. A record that \
+        is not a valid JSON object, or whose dotted keys collide, is a bad record.
         """,
     options: [
         .value("columns", "NAMES", help: "The columns, comma-separated, in order (dotted names reach into nested objects)."),
@@ -90,7 +92,10 @@ table.newKeys = CSVNewKeysPolicy(rawValue: newKeys)!
 let tableOptions = table
 if table.newKeys == .append {
     // Only the sequential sink sees keys in order: workers validate, the sink writes rows.
-    await invocation.run(sink: CSVTableSink(options: tableOptions, columns: columns, appending: true, executableName: spec.executableName)) {
+    // Into a file, the rows are spilled and the file written at the end with the final header.
+    let spillPath = options.value("output").map(CSVTableSink.spillPath(forOutput:))
+    await invocation.run(sink: CSVTableSink(options: tableOptions, columns: columns, appending: true, spillPath: spillPath,
+                                            executableName: spec.executableName)) {
         CSVValidatingTransform(options: tableOptions)
     }
 } else {

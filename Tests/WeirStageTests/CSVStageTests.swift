@@ -169,6 +169,12 @@ import Testing
         let appended = try StageHarness.shell("weir-to-csv --new-keys append", input: later)
         #expect(appended.text == "a\n1\n2,3\n")
         #expect(appended.stderr.contains("new column \"b\" from record 2 on"))
+        // Into a file, appended columns get a rewritten header and padded rows.
+        let dir = try StageHarness.temporaryDirectory()
+        let rewritten = try StageHarness.shell("cd '\(dir.path)' && weir-to-csv --new-keys append -o out.csv && cat out.csv && ls -a", input: later + "{\"c\":\"x,y\",\"a\":4}\n")
+        #expect(rewritten.text.hasPrefix("a,b,c\n1,,\n2,3,\n4,,\"x,y\"\n"))
+        #expect(!rewritten.text.contains("weir-rows"))
+        #expect(rewritten.stderr.contains("earlier rows get an empty field"))
         // Bad records before the first good one do not decide the columns.
         let early = try StageHarness.shell("weir-to-csv --errors skip -q", input: "oops\n{\"a\":1}\n")
         #expect(early.text == "a\n1\n")

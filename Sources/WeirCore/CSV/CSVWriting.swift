@@ -205,9 +205,14 @@ package struct CSVValidatingTransform: RecordTransform {
 }
 
 /// The end of `weir-to-csv`: passes rows through (fixed columns), or turns validated
-/// records into rows itself (`--new-keys append`), adding columns on the right and saying
-/// so on standard error. Writes the header alone when `--columns` is given and no record
-/// arrives.
+/// records into rows itself (`--new-keys append`), adding columns on the right. Writes the
+/// header alone when `--columns` is given and no record arrives.
+///
+/// Appending to standard output, a new column is noted on standard error, since the
+/// header already written cannot change and earlier rows have fewer fields. Appending to a
+/// file (`-o`), the rows go to a spill file beside it instead, and at the end the file is
+/// written with the final header and every row padded to its width, so the result is a
+/// rectangular CSV file, still in one streaming pass over the input.
 package struct CSVTableSink: OutputSink {
     private let state: State
     private let executableName: String
@@ -216,26 +221,39 @@ package struct CSVTableSink: OutputSink {
         let options: CSVTableOptions
         let givenColumns: [String]?
         let appending: Bool
+        let spillPath: String?
+        var spill: Int32 = -1
         var writer: CSVTableWriter
         var buffer = CSVByteBuffer(capacity: 1 << 20)
         var wroteAnything = false
-        var rowNumber = 0
+        var recordNumber = 0
+        /// Rows written to the spill file, and where the column count grew: (first row, count).
+        var spilledRows = 0
+        var widths: [(row: Int, columns: Int)] = []
 
-        init(options: CSVTableOptions, columns: [String]?, appending: Bool) {
+        init(options: CSVTableOptions, columns: [String]?, appending: Bool, spillPath: String?) {
             self.options = options
             self.givenColumns = columns
             self.appending = appending
-            writer = CSVTableWriter(columns: columns, options: options)
+            self.spillPath = appending ? spillPath : nil
+            var writerOptions = options
+            if self.spillPath != nil { writerOptions.header = false }
+            writer = CSVTableWriter(columns: columns, options: writerOptions)
         }
     }
 
-    /// A sink for `options`; `appending` for `--new-keys append`.
-    package init(options: CSVTableOptions, columns: [String]?, appending: Bool, executableName: String) {
-        state = State(options: options, columns: columns, appending: appending)
+    /// A sink for `options`; `appending` for `--new-keys append`, with `spillPath` (a
+    /// temporary file beside the `-o` file) when the output can be rewritten at the end.
+    package init(options: CSVTableOptions, columns: [String]?, appending: Bool, spillPath: String? = nil, executableName: String) {
+        state = State(options: options, columns: columns, appending: appending, spillPath: spillPath)
         self.executableName = executableName
     }
 
-    package mutating func begin(_ target: OutputTarget) throws(IOError) {}
+    package mutating func begin(_ target: OutputTarget) throws(IOError) {
+        guard let spillPath = state.spillPath else { return }
+        state.spill = try SystemIO.createForWriting(spillPath, exclusive: true)
+        CleanupOnSignal.register(spillPath)
+    }
 
     package mutating func write(_ bytes: UnsafeRawBufferPointer, to target: OutputTarget) throws(IOError) {
         guard !bytes.isEmpty else { return }
@@ -248,11 +266,24 @@ package struct CSVTableSink: OutputSink {
             let lineEnd = CSVRecordFramer.firstIndex(of: 0x0A, in: base, from: lineStart, to: bytes.count) ?? bytes.count
             let line = UnsafeRawBufferPointer(rebasing: bytes[lineStart..<lineEnd])
             lineStart = lineEnd + 1
-            state.rowNumber += 1
+            state.recordNumber += 1
+            let columnsBefore = state.writer.columns.count
             // Records were validated by the workers, so this cannot fail.
             guard let added = try? state.writer.write(line, into: &state.buffer) else { continue }
-            for name in added {
-                SystemIO.printError("\(executableName): note: new column \(JSONWriter.string(.string(name))) from record \(state.rowNumber) on; the header written before it lacks it")
+            if state.spillPath != nil {
+                if state.writer.columns.count != columnsBefore || state.widths.isEmpty {
+                    state.widths.append((state.spilledRows, state.writer.columns.count))
+                }
+                state.spilledRows += 1
+                if !added.isEmpty, state.spilledRows > 1 {
+                    for name in added {
+                        SystemIO.printError("\(executableName): note: new column \(JSONWriter.string(.string(name))) from record \(state.recordNumber) on; earlier rows get an empty field")
+                    }
+                }
+            } else {
+                for name in added {
+                    SystemIO.printError("\(executableName): note: new column \(JSONWriter.string(.string(name))) from record \(state.recordNumber) on; the header written before it lacks it")
+                }
             }
             if state.buffer.count >= 1 << 20 { try flush(target) }
         }
@@ -261,11 +292,20 @@ package struct CSVTableSink: OutputSink {
 
     private func flush(_ target: OutputTarget) throws(IOError) {
         guard state.buffer.count > 0 else { return }
-        try target.write(UnsafeRawBufferPointer(start: state.buffer.base, count: state.buffer.count))
+        let bytes = UnsafeRawBufferPointer(start: state.buffer.base, count: state.buffer.count)
+        if state.spill >= 0 {
+            try SystemIO.writeAll(state.spill, bytes, name: state.spillPath!)
+        } else {
+            try target.write(bytes)
+        }
         state.buffer.removeAll()
     }
 
     package mutating func finish(_ target: OutputTarget) throws(IOError) {
+        if state.spill >= 0 {
+            try rewrite(into: target)
+            return
+        }
         guard state.options.header, let columns = state.givenColumns, !columns.isEmpty else { return }
         if state.appending ? state.writer.rowCount == 0 : !state.wroteAnything {
             var output: [UInt8] = []
@@ -273,4 +313,78 @@ package struct CSVTableSink: OutputSink {
             try target.write(output)
         }
     }
+
+    /// Writes the final header, then the spilled rows, each padded to the final width.
+    private func rewrite(into target: OutputTarget) throws(IOError) {
+        let spillPath = state.spillPath!
+        try SystemIO.close(state.spill, name: spillPath)
+        state.spill = -1
+        defer { SystemIO.unlinkQuietly(spillPath) }
+        let options = state.options
+        let columns = state.writer.columns
+        let fieldWriter = CSVFieldWriter(dialect: options.dialect, quoteAll: options.quoteAll, crlf: options.crlf)
+        var output = CSVByteBuffer(capacity: 1 << 20)
+        if options.header && !columns.isEmpty { fieldWriter.appendRow(columns, into: &output) }
+        let input = try SystemIO.openForReading(spillPath)
+        defer { SystemIO.closeQuietly(input) }
+        var pending: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var row = 0
+        var widthIndex = 0
+        var odd = false
+        var scanned = 0
+        var endOfInput = false
+        let lineBreakLength = options.crlf ? 2 : 1
+        while !endOfInput {
+            let got = try chunk.withMutableBytes { (raw) throws(IOError) in
+                try SystemIO.read(input, into: raw.baseAddress!, count: raw.count, name: spillPath)
+            }
+            if got == 0 { endOfInput = true } else { pending.append(contentsOf: chunk[0..<got]) }
+            // Cut rows at line feeds outside quotes and pad each one.
+            var rowStart = 0
+            pending.withUnsafeBytes { raw in
+                guard let base = raw.baseAddress else { return }
+                var position = scanned
+                while let lineFeed = CSVRecordFramer.firstIndex(of: 0x0A, in: base, from: position, to: raw.count) {
+                    odd = odd != CSVRecordFramer.hasOddCount(of: options.dialect.quote, in: base, from: position, to: lineFeed)
+                    position = lineFeed + 1
+                    if odd { continue }
+                    while widthIndex + 1 < state.widths.count, state.widths[widthIndex + 1].row <= row { widthIndex += 1 }
+                    let width = state.widths.isEmpty ? columns.count : state.widths[widthIndex].columns
+                    let contentEnd = lineFeed + 1 - lineBreakLength
+                    output.append(base.assumingMemoryBound(to: UInt8.self) + rowStart, contentEnd - rowStart)
+                    for _ in width..<max(width, columns.count) {
+                        output.append(options.dialect.delimiter)
+                        if options.quoteAll {
+                            output.append(options.dialect.quote)
+                            output.append(options.dialect.quote)
+                        }
+                    }
+                    output.append(fieldWriter.lineBreak)
+                    rowStart = lineFeed + 1
+                    row += 1
+                }
+                scanned = position - rowStart
+            }
+            pending.removeFirst(rowStart)
+            if output.count >= 1 << 20 || endOfInput {
+                try target.write(UnsafeRawBufferPointer(start: output.base, count: output.count))
+                output.removeAll()
+            }
+        }
+    }
 }
+
+extension CSVTableSink {
+    /// A hidden temporary name beside `outputPath` for the rows spilled before the rewrite.
+    package static func spillPath(forOutput outputPath: String) -> String {
+        let directoryEnd = outputPath.lastIndex(of: "/")
+        let directory = directoryEnd.map { String(outputPath[...$0]) } ?? ""
+        let base = directoryEnd.map { String(outputPath[outputPath.index(after: $0)...]) } ?? outputPath
+        return "\(directory).\(base).weir-rows-\(getpid()).tmp"
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
