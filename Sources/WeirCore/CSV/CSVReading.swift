@@ -183,6 +183,11 @@ package struct CSVInputFramer: RecordFramer {
             nextRow = 1
         }
         file = CSVFileContext(fileName: fileName, dialect: dialect, header: header)
+        let missing = settings.conversion.declaredTypes.keys.filter { !header.names.contains($0) }.sorted()
+        if !missing.isEmpty {
+            let names = missing.map { JSONWriter.string(.string($0)) }.joined(separator: ", ")
+            SystemIO.printError("weir-from-csv: note: \(fileName == "-" ? "<stdin>" : fileName) has no column \(names) named in --types")
+        }
         return true
     }
 }
