@@ -101,6 +101,14 @@ import WeirCore
         #expect(try Program.compile(".stock > 0").isSatisfied(by: try JSONParser.parse("{\"stock\": 3}"), context: EvaluationContext()))
     }
 
+    @Test func runawayRecursionIsAnErrorNotACrash() throws {
+        let program = try Program.compile("def f: . + 1 | f; f")
+        #expect(throws: EvaluationError.self) { try program.outputs(.number(0)) }
+        // Loops that jq defines recursively run as loops here.
+        #expect(try Program.compile("0 | until(. >= 1000000; . + 1)").outputs(.null) == [.number(1000000)])
+        #expect(try Program.compile("[limit(3; repeat(1))]").outputs(.null) == [.array([.number(1), .number(1), .number(1)])])
+    }
+
     @Test func downstreamErrorsAreNotCaughtByTry() throws {
         struct Consumer: Error {}
         let program = try Program.compile("try (1, 2) catch 99")

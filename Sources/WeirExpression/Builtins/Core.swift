@@ -25,6 +25,8 @@ extension Builtins {
             "first/1": .node { LimitNode(count: LiteralNode(.number(1)), body: $0[0]) },
             "isempty/1": .node { IsEmptyNode(body: $0[0]) },
             "repeat/1": .node { RepeatNode(body: $0[0]) },
+            "until/2": .node { UntilNode(condition: $0[0], update: $0[1], emitsEachStep: false) },
+            "while/2": .node { UntilNode(condition: $0[0], update: $0[1], emitsEachStep: true) },
             "last/1": .node { LastNode(body: $0[0]) },
             "length/0": .unary(ValueOperations.length),
             "utf8bytelength/0": .unary { value in
@@ -207,6 +209,7 @@ final class RecurseNode: Node {
     init(step: Node) { self.step = step }
 
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        try StackGuard.check()
         try emit(input)
         try step.run(input, env) { try self.run($0, env, emit) }
     }
@@ -387,5 +390,52 @@ final class InputLineNumberNode: Node {
         let line = env.value(at: depth)
         if case .null = line { throw EvaluationError("Unknown input line number") }
         return line
+    }
+}
+
+/// `until(cond; update)` and `while(cond; update)`, as jq defines them, looping while `update`
+/// yields one output per step and recursing (as jq's definitions do) when it yields several.
+final class UntilNode: Node {
+    private let condition: Node
+    private let update: Node
+    private let emitsEachStep: Bool
+
+    /// `emitsEachStep`: `while` (emit each value while `cond` holds) rather than `until` (emit the first where it holds).
+    init(condition: Node, update: Node, emitsEachStep: Bool) {
+        self.condition = condition
+        self.update = update
+        self.emitsEachStep = emitsEachStep
+    }
+
+    override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        if condition.isSingle && update.isSingle {
+            var current = input
+            while true {
+                let holds = try condition.single(current, env).isTruthy
+                if emitsEachStep {
+                    guard holds else { return }
+                    try emit(current)
+                } else if holds {
+                    return try emit(current)
+                }
+                current = try update.single(current, env)
+            }
+        }
+        try step(input, env, emit)
+    }
+
+    private func step(_ value: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        try StackGuard.check()
+        try condition.run(value, env) { holds in
+            if self.emitsEachStep {
+                guard holds.isTruthy else { return }
+                try emit(value)
+                try self.update.run(value, env) { try self.step($0, env, emit) }
+            } else if holds.isTruthy {
+                try emit(value)
+            } else {
+                try self.update.run(value, env) { try self.step($0, env, emit) }
+            }
+        }
     }
 }

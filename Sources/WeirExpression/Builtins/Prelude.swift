@@ -52,8 +52,6 @@ def last: .[-1];
 def nth($n): .[$n];
 def nth($n; f): if $n < 0 then error("nth doesn't support negative indices") else first(skip($n; f)) end;
 def skip($n; f): if $n > 0 then foreach f as $x ($n; . - 1; if . < 0 then $x else empty end) elif $n == 0 then f else error("skip doesn't support negative count") end;
-def until(cond; update): def _until: if cond then . else (update | _until) end; _until;
-def while(cond; update): def _while: if cond then ., (update | _while) else empty end; _while;
 def paths: path(..) | select(length > 0);
 def paths(node_filter): . as $dot | paths | select(. as $p | $dot | getpath($p) | node_filter);
 def del(f): delpaths([path(f)]);

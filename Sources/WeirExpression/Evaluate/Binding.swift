@@ -342,10 +342,12 @@ final class CallNode: Node {
     }
 
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        try StackGuard.check()
         try withEnvironment(input, env) { try function.body.run(input, $0, emit) }
     }
 
     override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        try StackGuard.check()
         try withEnvironment(input, env) { try function.body.paths(input, path, $0, emit) }
     }
 }

@@ -314,8 +314,12 @@ final class RecurseAllNode: Node {
     private func walk(_ value: JSONValue, _ emit: Emit) throws {
         try emit(value)
         switch value {
-        case .array(let array): for element in array { try walk(element, emit) }
-        case .object(let object): for element in object.values { try walk(element, emit) }
+        case .array(let array):
+            try StackGuard.check()
+            for element in array { try walk(element, emit) }
+        case .object(let object):
+            try StackGuard.check()
+            for element in object.values { try walk(element, emit) }
         default: break
         }
     }
