@@ -85,6 +85,7 @@ package struct CSVInputFramer: RecordFramer {
         self.framer = CSVRecordFramer(quote: settings.dialect.quote)
     }
 
+    /// Starts a file: its preamble, dialect and header are read afresh.
     package mutating func beginFile(name: String) {
         fileName = name
         file = nil
@@ -94,6 +95,7 @@ package struct CSVInputFramer: RecordFramer {
         framer.reset()
     }
 
+    /// Cuts the whole records off the front of `bytes`, with their chunk context.
     package mutating func frame(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) throws(RecordError) -> FramedRecords {
         if skippingFile { return FramedRecords(length: bytes.count, records: []) }
         if file == nil {
@@ -118,6 +120,7 @@ package struct CSVInputFramer: RecordFramer {
         return FramedRecords(length: length, records: nil, fileContext: context)
     }
 
+    /// Skips a record longer than the reader allows, counting it as a row.
     package mutating func skipRecord(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) -> Int? {
         if file == nil {
             // A header (or preamble) longer than the limit: the file cannot be read.
@@ -215,6 +218,7 @@ package struct CSVToJSONTransform: ChunkTransform {
         var encoder: CSVObjectEncoder? = nil
     }
 
+    /// Converts the chunk's rows to NDJSON, reporting bad rows.
     package mutating func process(_ chunk: InputChunk, into output: inout ChunkOutput) async {
         guard let context = chunk.fileContext as? CSVChunkContext else { return }
         let scratch = self.scratch
@@ -286,10 +290,12 @@ package struct CSVInputDecoder: InputDecoder {
         transcoder = CSVTranscoder(encoding)
     }
 
+    /// Starts a file: BOM detection and byte offsets start over.
     package mutating func beginFile(name: String) {
         transcoder.beginFile()
     }
 
+    /// Appends the UTF-8 form of `bytes` to `output`.
     package mutating func decode(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool, into output: inout [UInt8]) throws(RecordError) {
         do throws(CSVTranscodingError) {
             try transcoder.transcode(bytes, isEndOfInput: isEndOfInput, into: &output)

@@ -34,8 +34,10 @@ package struct CSVColumnsFramer: RecordFramer {
         self.flattenDepth = flattenDepth
     }
 
+    /// Nothing to do per file: the columns hold for the whole run.
     package mutating func beginFile(name: String) {}
 
+    /// Cuts whole lines off the front of `bytes`, fixing the columns first if needed.
     package mutating func frame(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) throws(RecordError) -> FramedRecords {
         var shippedBefore = 0
         if columns == nil {
@@ -79,6 +81,7 @@ package struct CSVColumnsFramer: RecordFramer {
         return FramedRecords(length: framed.length, records: framed.records, fileContext: context)
     }
 
+    /// Skips a line longer than the reader allows.
     package mutating func skipRecord(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) -> Int? {
         lines.skipRecord(bytes, isEndOfInput: isEndOfInput)
     }
@@ -106,6 +109,7 @@ package struct CSVRowTransform: ChunkTransform {
         var buffer = CSVByteBuffer(capacity: 1 << 20)
     }
 
+    /// Converts the chunk's records to rows, after the header when this chunk carries it.
     package mutating func process(_ chunk: InputChunk, into output: inout ChunkOutput) async {
         let context = chunk.fileContext as? CSVColumnsContext
         let state = self.state
@@ -191,6 +195,7 @@ package struct CSVValidatingTransform: RecordTransform {
         init(options: CSVTableOptions) { writer = CSVTableWriter(columns: nil, options: options) }
     }
 
+    /// Checks one record and passes it on compacted, one per line.
     package mutating func process(_ record: UnsafeRawBufferPointer, at position: RecordPosition, into output: inout [UInt8]) throws(RecordError) -> Int {
         state.buffer.removeAll()
         do throws(JSONError) {
@@ -249,12 +254,14 @@ package struct CSVTableSink: OutputSink {
         self.executableName = executableName
     }
 
+    /// Opens the spill file when the output will be rewritten.
     package mutating func begin(_ target: OutputTarget) throws(IOError) {
         guard let spillPath = state.spillPath else { return }
         state.spill = try SystemIO.createForWriting(spillPath, exclusive: true)
         CleanupOnSignal.register(spillPath)
     }
 
+    /// Writes rows, or turns validated records into rows when appending columns.
     package mutating func write(_ bytes: UnsafeRawBufferPointer, to target: OutputTarget) throws(IOError) {
         guard !bytes.isEmpty else { return }
         state.wroteAnything = true
@@ -301,6 +308,7 @@ package struct CSVTableSink: OutputSink {
         state.buffer.removeAll()
     }
 
+    /// Writes the rewritten file, or the header alone when no record came.
     package mutating func finish(_ target: OutputTarget) throws(IOError) {
         if state.spill >= 0 {
             try rewrite(into: target)
