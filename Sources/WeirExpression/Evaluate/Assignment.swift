@@ -117,7 +117,7 @@ final class GetPathNode: Node {
     override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
         try argument.run(input, env) { value in
             let keys = try Self.keys(value)
-            let found = (try? ValueOperations.getPath(input, keys)) ?? .null
+            let found = try ValueOperations.getPath(input, keys)
             try emit(try PathMode.result(path, input) + keys, found)
         }
     }

@@ -210,18 +210,21 @@ final class ReduceNode: Node {
         }
     }
 
+    /// Path mode as jq 1.8 tracks it: the state keeps its path through the first update only
+    /// (afterwards it comes from a variable, so indexing it is "Invalid path expression near …").
     override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
         try initial.paths(input, path, env) { startPath, start in
-            var state: ([JSONValue]?, JSONValue)? = (startPath, start)
+            var state: ([JSONValue]?, JSONValue) = (startPath, start)
+            var first = true
             try self.source.run(input, env) { value in
                 try self.binder.bind(value, env) { bodyEnv in
-                    guard let current = state else { return }
-                    var last: ([JSONValue]?, JSONValue)?
-                    try self.update.paths(current.1, current.0, bodyEnv) { last = ($0, $1) }
+                    var last: ([JSONValue]?, JSONValue) = (nil, .null)
+                    try self.update.paths(state.1, first ? state.0 : nil, bodyEnv) { last = ($0, $1) }
+                    first = false
                     state = last
                 }
             }
-            if let state { try emit(state.0, state.1) }
+            try emit(state.0, state.1)
         }
     }
 }
@@ -257,12 +260,16 @@ final class ForeachNode: Node {
         }
     }
 
+    /// Path mode as jq 1.8 tracks it: the state keeps its path through the first update only.
     override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
         try initial.paths(input, path, env) { startPath, start in
             var state = (startPath, start)
+            var first = true
             try self.source.run(input, env) { value in
                 try self.binder.bind(value, env) { bodyEnv in
-                    try self.update.paths(state.1, state.0, bodyEnv) { nextPath, next in
+                    let currentPath = first ? state.0 : nil
+                    first = false
+                    try self.update.paths(state.1, currentPath, bodyEnv) { nextPath, next in
                         state = (nextPath, next)
                         if let extract = self.extract { try extract.paths(next, nextPath, bodyEnv, emit) } else { try emit(nextPath, next) }
                     }
