@@ -45,10 +45,12 @@ struct JSONWorkStack<Element>: ~Copyable {
         guard length > 0 else { return [] }
         let source = base.unsafelyUnwrapped + start
         count = start
-        return [Element](unsafeUninitializedCapacity: length) { buffer, initialized in
-            buffer.baseAddress.unsafelyUnwrapped.moveInitialize(from: source, count: length)
-            initialized = length
-        }
+        // reserveCapacity and append are inlined and specialized; `Array(unsafeUninitializedCapacity:)`
+        // allocates through a generic entry point that looks the storage type up at run time.
+        var array: [Element] = []
+        array.reserveCapacity(length)
+        for index in 0..<length { array.append((source + index).move()) }
+        return array
     }
 
     /// Removes (and destroys) the elements from `start` up.
