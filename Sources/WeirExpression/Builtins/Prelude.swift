@@ -66,6 +66,7 @@ def unique_by(f): _unique_by_impl(map([f]));
 def min_by(f): _min_by_impl(map([f]));
 def max_by(f): _max_by_impl(map([f]));
 def todate: strftime("%Y-%m-%dT%H:%M:%SZ");
+def leaf_paths: paths(scalars);
 def todateiso8601: strftime("%Y-%m-%dT%H:%M:%SZ");
 def fromdateiso8601: strptime("%Y-%m-%dT%H:%M:%SZ") | mktime;
 def fromdate: fromdateiso8601;
