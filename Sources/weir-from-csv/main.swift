@@ -74,30 +74,13 @@ let spec = StageSpec(
 let invocation = StageInvocation(spec)
 let options = invocation.options
 
-/// Reads a one-character option (`-d`, `--quote`).
-func character(_ name: String, default defaultValue: UInt8) -> UInt8 {
-    guard let text = options.value(name) else { return defaultValue }
-    guard let byte = CSVDialect.parseCharacter(text) else {
-        invocation.usageError("option '--\(name)' takes one ASCII character (or \\t), not '\(text)'")
-    }
-    return byte
-}
-
-/// Reads a choice option into its enum.
-func choice<T: RawRepresentable & CaseIterable>(_ name: String, _ type: T.Type, default defaultValue: T) -> T where T.RawValue == String {
-    let text = invocation.checked { () throws(UsageError) in
-        try options.choice(name, T.allCases.map(\.rawValue), default: defaultValue.rawValue)
-    }
-    return T(rawValue: text)!
-}
-
 var settings = CSVReadSettings()
 if options.flag("tsv") && options.value("delimiter") != nil { invocation.usageError("--tsv and --delimiter do not go together") }
 if options.flag("sniff") && (options.flag("tsv") || options.value("delimiter") != nil) {
     invocation.usageError("--sniff guesses the delimiter: leave out --delimiter and --tsv")
 }
-settings.dialect = CSVDialect(delimiter: options.flag("tsv") ? 0x09 : character("delimiter", default: UInt8(ascii: ",")),
-                              quote: character("quote", default: UInt8(ascii: "\"")))
+settings.dialect = CSVDialect(delimiter: options.flag("tsv") ? 0x09 : invocation.csvCharacter("delimiter", default: UInt8(ascii: ",")),
+                              quote: invocation.csvCharacter("quote", default: UInt8(ascii: "\"")))
 if let problem = settings.dialect.validate() { invocation.usageError(problem) }
 settings.sniff = options.flag("sniff")
 let encodingName = options.value("encoding") ?? "utf-8"
@@ -111,9 +94,9 @@ if let columns = options.value("columns") {
     settings.header = .numbered
 }
 settings.skipLines = invocation.checked { () throws(UsageError) in try options.integer("skip", default: 0) }
-settings.conversion.ragged = choice("ragged", CSVRaggedPolicy.self, default: .error)
-settings.conversion.inference = choice("infer", CSVInference.self, default: .numbers)
-settings.conversion.empty = choice("empty", CSVEmptyPolicy.self, default: .string)
+settings.conversion.ragged = invocation.choice("ragged", default: CSVRaggedPolicy.error)
+settings.conversion.inference = invocation.choice("infer", default: CSVInference.numbers)
+settings.conversion.empty = invocation.choice("empty", default: CSVEmptyPolicy.string)
 settings.conversion.decimalComma = options.flag("decimal-comma")
 if let types = options.value("types") {
     switch CSVConversionOptions.parseTypes(types) {

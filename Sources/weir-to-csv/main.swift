@@ -63,19 +63,10 @@ let spec = StageSpec(
 let invocation = StageInvocation(spec)
 let options = invocation.options
 
-/// Reads a one-character option (`-d`, `--quote`).
-func character(_ name: String, default defaultValue: UInt8) -> UInt8 {
-    guard let text = options.value(name) else { return defaultValue }
-    guard let byte = CSVDialect.parseCharacter(text) else {
-        invocation.usageError("option '--\(name)' takes one ASCII character (or \\t), not '\(text)'")
-    }
-    return byte
-}
-
 var table = CSVTableOptions()
 if options.flag("tsv") && options.value("delimiter") != nil { invocation.usageError("--tsv and --delimiter do not go together") }
-table.dialect = CSVDialect(delimiter: options.flag("tsv") ? 0x09 : character("delimiter", default: UInt8(ascii: ",")),
-                           quote: character("quote", default: UInt8(ascii: "\"")))
+table.dialect = CSVDialect(delimiter: options.flag("tsv") ? 0x09 : invocation.csvCharacter("delimiter", default: UInt8(ascii: ",")),
+                           quote: invocation.csvCharacter("quote", default: UInt8(ascii: "\"")))
 if let problem = table.dialect.validate() { invocation.usageError(problem) }
 table.quoteAll = options.flag("quote-all")
 table.crlf = options.flag("crlf")

@@ -149,3 +149,14 @@ package final class CSVByteClasses: @unchecked Sendable {
 
     deinit { table.deallocate() }
 }
+
+extension StageInvocation {
+    /// The value of a one-character option (`-d`, `--quote`): one ASCII character or `\t`; a usage error otherwise.
+    package func csvCharacter(_ name: String, default defaultValue: UInt8) -> UInt8 {
+        guard let text = options.value(name) else { return defaultValue }
+        guard let byte = CSVDialect.parseCharacter(text) else {
+            usageError("option '--\(name)' takes one ASCII character (or \\t), not '\(text)'")
+        }
+        return byte
+    }
+}

@@ -64,6 +64,14 @@ package struct StageInvocation: Sendable {
         do throws(UsageError) { return try body() } catch { usageError(error.message) }
     }
 
+    /// The value of option `name` as one of an enum's cases (by raw value); a usage error otherwise.
+    package func choice<Choice: RawRepresentable & CaseIterable>(_ name: String, default defaultValue: Choice) -> Choice where Choice.RawValue == String {
+        let text = checked { () throws(UsageError) in
+            try options.choice(name, Choice.allCases.map(\.rawValue), default: defaultValue.rawValue)
+        }
+        return Choice(rawValue: text)!
+    }
+
     private static func exitWithUsageError(_ message: String, executableName: String) -> Never {
         SystemIO.printError("\(executableName): \(message)\nTry '\(executableName) --help' for more information.")
         SystemIO.exitNow(2)
