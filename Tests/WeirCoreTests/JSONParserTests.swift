@@ -213,3 +213,11 @@ import Testing
         }
     }
 }
+
+@Suite struct JSONOrderTests {
+    @Test func bigIntegerLiteralsCompareByTheirDigits() throws {
+        let a = try JSONParser.parse("12345678901234567890"), b = try JSONParser.parse("12345678901234567891")
+        #expect(a != b)
+        #expect(a < b)
+    }
+}
