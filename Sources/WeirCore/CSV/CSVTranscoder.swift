@@ -90,7 +90,7 @@ package struct CSVTranscoder: Sendable {
             output.reserveCapacity(output.count + input.count + input.count / 4)
             for byte in input {
                 let scalar = byte >= 0x80 && byte < 0xA0 ? Self.windows1252High[Int(byte - 0x80)] : UInt32(byte)
-                Self.appendScalar(scalar, into: &output)
+                UTF8Validation.appendScalar(scalar, into: &output)
             }
             offset += input.count
         case .utf16, .utf16LE, .utf16BE:
@@ -153,13 +153,13 @@ package struct CSVTranscoder: Sendable {
                     throw CSVTranscodingError(offset: startOffset + index - 2, message: "unpaired UTF-16 high surrogate")
                 }
                 pendingHighSurrogate = nil
-                Self.appendScalar(0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00), into: &output)
+                UTF8Validation.appendScalar(0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00), into: &output)
             } else if unit >= 0xD800 && unit < 0xDC00 {
                 pendingHighSurrogate = unit
             } else if unit >= 0xDC00 && unit < 0xE000 {
                 throw CSVTranscodingError(offset: startOffset + index, message: "unpaired UTF-16 low surrogate")
             } else {
-                Self.appendScalar(unit, into: &output)
+                UTF8Validation.appendScalar(unit, into: &output)
             }
             index += 2
         }
@@ -181,27 +181,6 @@ package struct CSVTranscoder: Sendable {
             output.append(UInt8(scalar))
         } else {
             output.append(UInt8(0xC0 | scalar >> 6))
-            output.append(UInt8(0x80 | scalar & 0x3F))
-        }
-    }
-
-    /// Appends the UTF-8 encoding of a Unicode scalar value.
-    @inline(__always)
-    package static func appendScalar(_ scalar: UInt32, into output: inout [UInt8]) {
-        switch scalar {
-        case 0..<0x80:
-            output.append(UInt8(scalar))
-        case 0x80..<0x800:
-            output.append(UInt8(0xC0 | scalar >> 6))
-            output.append(UInt8(0x80 | scalar & 0x3F))
-        case 0x800..<0x10000:
-            output.append(UInt8(0xE0 | scalar >> 12))
-            output.append(UInt8(0x80 | scalar >> 6 & 0x3F))
-            output.append(UInt8(0x80 | scalar & 0x3F))
-        default:
-            output.append(UInt8(0xF0 | scalar >> 18))
-            output.append(UInt8(0x80 | scalar >> 12 & 0x3F))
-            output.append(UInt8(0x80 | scalar >> 6 & 0x3F))
             output.append(UInt8(0x80 | scalar & 0x3F))
         }
     }

@@ -346,22 +346,7 @@ package struct JSONParser: ~Copyable {
     }
 
     private mutating func appendUTF8(_ scalar: UInt32) {
-        switch scalar {
-        case 0..<0x80:
-            unescaped.append(UInt8(scalar))
-        case 0x80..<0x800:
-            unescaped.append(UInt8(0xC0 | scalar >> 6))
-            unescaped.append(UInt8(0x80 | scalar & 0x3F))
-        case 0x800..<0x10000:
-            unescaped.append(UInt8(0xE0 | scalar >> 12))
-            unescaped.append(UInt8(0x80 | scalar >> 6 & 0x3F))
-            unescaped.append(UInt8(0x80 | scalar & 0x3F))
-        default:
-            unescaped.append(UInt8(0xF0 | scalar >> 18))
-            unescaped.append(UInt8(0x80 | scalar >> 12 & 0x3F))
-            unescaped.append(UInt8(0x80 | scalar >> 6 & 0x3F))
-            unescaped.append(UInt8(0x80 | scalar & 0x3F))
-        }
+        UTF8Validation.appendScalar(scalar, into: &unescaped)
     }
 
     private mutating func parseNumber() throws(JSONError) -> JSONNumber {
@@ -538,8 +523,29 @@ package func describeByte(_ byte: UInt8) -> String {
     return "byte 0x\(hex.count == 1 ? "0" + hex : hex)"
 }
 
-/// UTF-8 validation shared by the JSON and CSV codecs.
+/// UTF-8 validation and encoding shared by the JSON and CSV codecs.
 package enum UTF8Validation {
+    /// Appends the UTF-8 encoding of a Unicode scalar value.
+    @inline(__always)
+    package static func appendScalar(_ scalar: UInt32, into output: inout [UInt8]) {
+        switch scalar {
+        case 0..<0x80:
+            output.append(UInt8(scalar))
+        case 0x80..<0x800:
+            output.append(UInt8(0xC0 | scalar >> 6))
+            output.append(UInt8(0x80 | scalar & 0x3F))
+        case 0x800..<0x10000:
+            output.append(UInt8(0xE0 | scalar >> 12))
+            output.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+            output.append(UInt8(0x80 | scalar & 0x3F))
+        default:
+            output.append(UInt8(0xF0 | scalar >> 18))
+            output.append(UInt8(0x80 | scalar >> 12 & 0x3F))
+            output.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+            output.append(UInt8(0x80 | scalar & 0x3F))
+        }
+    }
+
     /// The length (2–4) of the valid multi-byte sequence starting at `index`, or 0 when
     /// the bytes there are not valid UTF-8 (truncated, overlong, surrogate, > U+10FFFF).
     @inline(__always)
