@@ -135,9 +135,12 @@ func readFileBytes(_ path: String) -> [UInt8]? {
     return bytes
 }
 
-/// The names of the files in a directory.
-func listDirectory(_ path: String) -> [String] {
-    guard let directory = opendir(path) else { return [] }
+/// The names of the files in a directory (none when it cannot be read).
+func listDirectory(_ path: String) -> [String] { listDirectoryIfReadable(path) ?? [] }
+
+/// The names of the entries of a directory, sorted, or nil when it cannot be read.
+func listDirectoryIfReadable(_ path: String) -> [String]? {
+    guard let directory = opendir(path) else { return nil }
     defer { closedir(directory) }
     var names: [String] = []
     while let entry = readdir(directory) {

@@ -25,41 +25,13 @@ struct JSONSeededGenerator: RandomNumberGenerator {
 /// Random JSON values and texts, files of the shared test data, and result helpers.
 enum JSONFixtures {
     /// The shared test data folder: `../shared/testdata` next to the repository root.
-    static func testDataDirectory(filePath: String = #filePath) -> String {
-        var components = filePath.split(separator: "/", omittingEmptySubsequences: false)
-        components.removeLast(3)  // Tests/WeirCoreTests/<file>.swift
-        components.removeLast()  // the repository folder
-        return components.joined(separator: "/") + "/shared/testdata"
-    }
+    static func testDataDirectory() -> String { String(sharedTestData("").dropLast()) }
 
     /// The bytes of a file, or nil when it cannot be read.
-    static func readFile(_ path: String) -> [UInt8]? {
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 { return nil }
-            if count == 0 { return bytes }
-            bytes.append(contentsOf: chunk[0..<count])
-        }
-    }
+    static func readFile(_ path: String) -> [UInt8]? { readFileBytes(path) }
 
     /// The names of the entries of a directory, sorted, or nil when it cannot be read.
-    static func listDirectory(_ path: String) -> [String]? {
-        guard let directory = opendir(path) else { return nil }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
-    }
+    static func listDirectory(_ path: String) -> [String]? { listDirectoryIfReadable(path) }
 
     private static let keyPool = ["id", "sku", "name", "price", "stock", "tags", "store", "city", "a", "", "ключ", "emoji😀", "quote\"d", "long_key_name_over_16_bytes"]
 
