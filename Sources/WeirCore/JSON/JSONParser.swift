@@ -168,20 +168,7 @@ package struct JSONParser: ~Copyable {
         while true {
             let element = try parseValue()
             arrayValues.append(element)
-            JSONScan.skipWhitespace(base, count, &position)
-            guard position < count else {
-                throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedArrayContinuation)
-            }
-            let byte = base[position]
-            if byte == UInt8(ascii: ",") {
-                position &+= 1
-                JSONScan.skipWhitespace(base, count, &position)
-            } else if byte == UInt8(ascii: "]") {
-                position &+= 1
-                break
-            } else {
-                throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedArrayContinuation)
-            }
+            if try !continueContainer(closingWith: UInt8(ascii: "]"), expected: JSONScan.expectedArrayContinuation) { break }
         }
         return .array(arrayValues.popArray(from: frameStart))
     }
@@ -204,20 +191,7 @@ package struct JSONParser: ~Copyable {
                 objectKeyFingerprints.append(fingerprint)
                 objectValues.append(value)
             }
-            JSONScan.skipWhitespace(base, count, &position)
-            guard position < count else {
-                throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedObjectContinuation)
-            }
-            let byte = base[position]
-            if byte == UInt8(ascii: ",") {
-                position &+= 1
-                JSONScan.skipWhitespace(base, count, &position)
-            } else if byte == UInt8(ascii: "}") {
-                position &+= 1
-                break
-            } else {
-                throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedObjectContinuation)
-            }
+            if try !continueContainer(closingWith: UInt8(ascii: "}"), expected: JSONScan.expectedObjectContinuation) { break }
         }
         objectKeyFingerprints.removeAll(from: frameStart)
         return .object(JSONObject(uniqueKeys: objectKeys.popArray(from: frameStart), values: objectValues.popArray(from: frameStart)))
@@ -416,6 +390,23 @@ package struct JSONParser: ~Copyable {
         return Double(literal) ?? .nan
     }
 
+    /// After an element: moves past `,` (true: another element follows) or the closing
+    /// bracket (false: the container ends); anything else is an error.
+    @inline(__always)
+    private mutating func continueContainer(closingWith closing: UInt8, expected: String) throws(JSONError) -> Bool {
+        JSONScan.skipWhitespace(base, count, &position)
+        guard position < count else { throw JSONScan.unexpected(base, count, position, expected: expected) }
+        let byte = base[position]
+        position &+= 1
+        if byte == UInt8(ascii: ",") {
+            JSONScan.skipWhitespace(base, count, &position)
+            return true
+        }
+        if byte == closing { return false }
+        position &-= 1
+        throw JSONScan.unexpected(base, count, position, expected: expected)
+    }
+
     // MARK: - Projection
 
     /// Parses the value at `position`, building only what `tree` (not whole) keeps.
@@ -437,20 +428,7 @@ package struct JSONParser: ~Copyable {
             } else {
                 try skipValue()
             }
-            JSONScan.skipWhitespace(base, count, &position)
-            guard position < count else {
-                throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedObjectContinuation)
-            }
-            let byte = base[position]
-            if byte == UInt8(ascii: ",") {
-                position &+= 1
-                JSONScan.skipWhitespace(base, count, &position)
-            } else if byte == UInt8(ascii: "}") {
-                position &+= 1
-                break
-            } else {
-                throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedObjectContinuation)
-            }
+            if try !continueContainer(closingWith: UInt8(ascii: "}"), expected: JSONScan.expectedObjectContinuation) { break }
         }
         return .object(object)
     }
