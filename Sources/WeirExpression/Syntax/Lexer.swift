@@ -108,25 +108,13 @@ struct Lexer {
             } else if Lexer.isDigit(byte) {
                 tokens.append(Token(kind: .number(readNumber()), offset: start))
             } else if Lexer.isIdentifierStart(byte) {
-                var name = readIdentifier()
-                while position + 2 < bytes.count, bytes[position] == UInt8(ascii: ":"), bytes[position + 1] == UInt8(ascii: ":"),
-                      Lexer.isIdentifierStart(bytes[position + 2]) {
-                    position += 2
-                    name += "::" + readIdentifier()
-                }
-                tokens.append(Token(kind: .identifier(name), offset: start))
+                tokens.append(Token(kind: .identifier(readQualifiedName()), offset: start))
             } else if byte == UInt8(ascii: "$") {
                 position += 1
                 guard position < bytes.count, Lexer.isIdentifierStart(bytes[position]) else {
                     throw error("expected a variable name after '$'", at: start)
                 }
-                var name = readIdentifier()
-                while position + 2 < bytes.count, bytes[position] == UInt8(ascii: ":"), bytes[position + 1] == UInt8(ascii: ":"),
-                      Lexer.isIdentifierStart(bytes[position + 2]) {
-                    position += 2
-                    name += "::" + readIdentifier()
-                }
-                tokens.append(Token(kind: .variable(name), offset: start))
+                tokens.append(Token(kind: .variable(readQualifiedName()), offset: start))
             } else if byte == UInt8(ascii: "@") {
                 position += 1
                 guard position < bytes.count, Lexer.isIdentifierStart(bytes[position]) else {
@@ -176,6 +164,17 @@ struct Lexer {
                 return
             }
         }
+    }
+
+    /// Reads an identifier with optional `::` parts (`mod::name`), as jq's lexer does.
+    private mutating func readQualifiedName() -> String {
+        var name = readIdentifier()
+        while position + 2 < bytes.count, bytes[position] == UInt8(ascii: ":"), bytes[position + 1] == UInt8(ascii: ":"),
+              Lexer.isIdentifierStart(bytes[position + 2]) {
+            position += 2
+            name += "::" + readIdentifier()
+        }
+        return name
     }
 
     private mutating func readIdentifier() -> String {

@@ -201,8 +201,7 @@ struct Parser {
 
     private mutating func parseAssignment() throws(ExpressionSyntaxError) -> Expression {
         let left = try parseOr()
-        if case .punctuation(let text) = current.kind, let op = Parser.assignmentOperators[text] {
-            advance()
+        if let op = takeOperator(Parser.assignmentOperators) {
             // The right side of an assignment binds like jq's: up to the next ',' or '|'; `//` inside it.
             let right = try parseAlternative()
             return .assign(op, left, right)
@@ -234,8 +233,7 @@ struct Parser {
 
     private mutating func parseComparison() throws(ExpressionSyntaxError) -> Expression {
         let left = try parseAdditive()
-        if case .punctuation(let text) = current.kind, let op = Parser.comparisonOperators[text] {
-            advance()
+        if let op = takeOperator(Parser.comparisonOperators) {
             let right = try parseAdditive()
             if case .punctuation(let next) = current.kind, Parser.comparisonOperators[next] != nil {
                 throw unexpected()
@@ -245,37 +243,30 @@ struct Parser {
         return left
     }
 
+    private static let additiveOperators: [String: BinaryOperator] = ["+": .add, "-": .subtract]
+    private static let multiplicativeOperators: [String: BinaryOperator] = ["*": .multiply, "/": .divide, "%": .modulo]
+
     private mutating func parseAdditive() throws(ExpressionSyntaxError) -> Expression {
         var left = try parseMultiplicative()
-        while true {
-            if isPunctuation("+") {
-                advance()
-                left = .binary(.add, left, try parseMultiplicative())
-            } else if isPunctuation("-") {
-                advance()
-                left = .binary(.subtract, left, try parseMultiplicative())
-            } else {
-                return left
-            }
+        while let op = takeOperator(Parser.additiveOperators) {
+            left = .binary(op, left, try parseMultiplicative())
         }
+        return left
     }
 
     private mutating func parseMultiplicative() throws(ExpressionSyntaxError) -> Expression {
         var left = try parseUnary()
-        while true {
-            if isPunctuation("*") {
-                advance()
-                left = .binary(.multiply, left, try parseUnary())
-            } else if isPunctuation("/") {
-                advance()
-                left = .binary(.divide, left, try parseUnary())
-            } else if isPunctuation("%") {
-                advance()
-                left = .binary(.modulo, left, try parseUnary())
-            } else {
-                return left
-            }
+        while let op = takeOperator(Parser.multiplicativeOperators) {
+            left = .binary(op, left, try parseUnary())
         }
+        return left
+    }
+
+    /// The operator in `table` that the current token spells, moving past it; nil otherwise.
+    private mutating func takeOperator<Operator>(_ table: [String: Operator]) -> Operator? {
+        guard case .punctuation(let text) = current.kind, let op = table[text] else { return nil }
+        advance()
+        return op
     }
 
     private mutating func parseUnary() throws(ExpressionSyntaxError) -> Expression {
