@@ -18,6 +18,9 @@ package struct StageInvocation: Sendable {
             OptionSpec.flag("man", help: "Print the man page (roff) and exit."),
             OptionSpec.flag("examples", help: "Print the help examples as JSON lines (for the tests) and exit."),
         ]
+        let closed = SystemIO.guardStandardDescriptors()
+        SystemIO.standardInputIsOpen = !closed.inputClosed
+        SystemIO.standardOutputIsOpen = !closed.outputClosed
         do throws(UsageError) {
             options = try ParsedOptions(arguments: arguments, options: spec.allOptions + hiddenOptions)
         } catch {
@@ -101,26 +104,92 @@ package struct StageInvocation: Sendable {
         }
     }
 
-    /// Runs a per-record stage over NDJSON lines (or `framer`'s records) with `sink`.
+    /// Checks that no output (`-o`, `--reject`) is the same file as an input or as each
+    /// other (same device and inode, or the same path before either exists): writing it
+    /// would destroy the input. Devices such as `/dev/null` may be shared.
+    private static func checkOutputsAreDistinct(_ configuration: RuntimeConfiguration) throws(UsageError) {
+        let outputs = [("-o", configuration.outputPath), ("--reject", configuration.rejectPath)].compactMap { name, path in path.map { (name, $0) } }
+        for (name, path) in outputs where path != "-" {
+            guard let output = SystemIO.fileIdentity(path) else { continue }
+            guard output.isRegular else { continue }
+            for input in configuration.inputPaths where input != "-" {
+                if SystemIO.fileIdentity(input) == output {
+                    throw UsageError("\(name) '\(path)' is the input file '\(input)': writing it would destroy the input")
+                }
+            }
+        }
+        if let output = configuration.outputPath, let reject = configuration.rejectPath, output != "-", reject != "-" {
+            let sameFile: Bool
+            if let left = SystemIO.fileIdentity(output), let right = SystemIO.fileIdentity(reject) {
+                sameFile = left == right && left.isRegular
+            } else {
+                sameFile = SystemIO.resolveSymbolicLinks(output) == SystemIO.resolveSymbolicLinks(reject)
+            }
+            if sameFile { throw UsageError("-o '\(output)' and --reject '\(reject)' are the same file") }
+        }
+    }
+
+    /// The configuration, checked (distinct outputs); a usage error otherwise.
+    private var checkedConfiguration: RuntimeConfiguration {
+        let configuration = self.configuration
+        checked { () throws(UsageError) in try Self.checkOutputsAreDistinct(configuration) }
+        return configuration
+    }
+
+    /// Runs a per-record stage over NDJSON lines (or `framer`'s records) of the input files, in order.
+    /// `recordsPerChunk` bounds the records in one chunk (a fetch stage wants a few dozen).
     package func run<Transform: RecordTransform, Framer: RecordFramer, Sink: OutputSink>(
         framer: Framer = LineFramer(),
         decoder: (any InputDecoder)? = nil,
         sink: Sink = PassThroughSink(),
+        recordsPerChunk: Int? = nil,
         makeTransform: @escaping @Sendable () -> Transform
     ) async -> Never {
-        let runtime = StageRuntime(configuration: configuration, executableName: spec.executableName)
-        await runtime.run(framer: framer, decoder: decoder, sink: sink) { RecordChunkTransform(makeTransform()) }
+        let configuration = checkedConfiguration
+        var framer = framer
+        if let recordsPerChunk, var lines = framer as? LineFramer {
+            lines.maxRecords = recordsPerChunk
+            framer = lines as! Framer
+        }
+        let source = FileSequenceSource(paths: configuration.inputPaths, framer: framer, decoder: decoder, maxRecordBytes: configuration.maxRecordBytes)
+        await run(source: source, sink: sink, configuration: configuration) { RecordChunkTransform(makeTransform()) }
     }
 
-    /// Runs a stage that works on whole chunks (CSV parsing, batched I/O).
+    /// Runs a stage that works on whole chunks (CSV parsing, batched I/O) of the input files.
     package func runChunks<Transform: ChunkTransform, Framer: RecordFramer, Sink: OutputSink>(
         framer: Framer,
         decoder: (any InputDecoder)? = nil,
         sink: Sink = PassThroughSink(),
         makeTransform: @escaping @Sendable () -> Transform
     ) async -> Never {
+        let configuration = checkedConfiguration
+        let source = FileSequenceSource(paths: configuration.inputPaths, framer: framer, decoder: decoder, maxRecordBytes: configuration.maxRecordBytes)
+        await run(source: source, sink: sink, configuration: configuration, makeTransform: makeTransform)
+    }
+
+    /// Runs a per-record stage over another kind of source (generated, interleaved, merged).
+    package func run<Source: RecordSource, Transform: RecordTransform, Sink: OutputSink>(
+        source: Source,
+        sink: Sink = PassThroughSink(),
+        makeTransform: @escaping @Sendable () -> Transform
+    ) async -> Never {
+        await run(source: source, sink: sink, configuration: checkedConfiguration) { RecordChunkTransform(makeTransform()) }
+    }
+
+    /// Runs the flow and ends the process with its outcome: the one exit of every stage.
+    private func run<Source: RecordSource, Transform: ChunkTransform, Sink: OutputSink>(
+        source: Source, sink: Sink, configuration: RuntimeConfiguration,
+        makeTransform: @escaping @Sendable () -> Transform
+    ) async -> Never {
         let runtime = StageRuntime(configuration: configuration, executableName: spec.executableName)
-        await runtime.run(framer: framer, decoder: decoder, sink: sink, makeTransform: makeTransform)
+        let outcome = await runtime.run(source: source, sink: sink, makeTransform: makeTransform)
+        Self.exit(with: outcome)
+    }
+
+    /// Ends the process as `outcome` says: its status, or its signal's default action.
+    package static func exit(with outcome: RunOutcome) -> Never {
+        if let signal = outcome.signal { SignalStop.endBySignal(signal) }
+        SystemIO.exitNow(outcome.status)
     }
 }
 

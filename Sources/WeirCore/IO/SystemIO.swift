@@ -137,9 +137,33 @@ package enum SystemIO {
         _ = Glibc.close(descriptor)
     }
 
-    /// Renames `from` to `to` atomically.
-    package static func rename(_ from: String, to: String) throws(IOError) {
-        if Glibc.rename(from, to) != 0 { throw IOError(code: errno, context: "cannot rename '\(from)' to '\(to)'") }
+    /// Renames `from` to `to` atomically; an error names `name` (the path the user gave).
+    package static func rename(_ from: String, to: String, name: String? = nil) throws(IOError) {
+        if Glibc.rename(from, to) != 0 { throw IOError(code: errno, context: "cannot write '\(name ?? to)'") }
+    }
+
+    /// False when the process started with standard input closed (`<&-`).
+    package nonisolated(unsafe) static var standardInputIsOpen = true
+    /// False when the process started with standard output closed (`>&-`).
+    package nonisolated(unsafe) static var standardOutputIsOpen = true
+
+    /// True when `descriptor` is open (standard input or output may be closed: `<&-`, `>&-`).
+    package static func isOpen(_ descriptor: Int32) -> Bool {
+        fcntl(descriptor, F_GETFD) != -1
+    }
+
+    /// Makes sure descriptors 0, 1 and 2 exist, so no file opened later takes their place:
+    /// a closed one is opened on `/dev/null`. Returns which of standard input and output were closed.
+    package static func guardStandardDescriptors() -> (inputClosed: Bool, outputClosed: Bool) {
+        let closed = (!isOpen(standardInput), !isOpen(standardOutput))
+        for descriptor in [standardInput, standardOutput, standardError] where !isOpen(descriptor) {
+            let opened = open("/dev/null", descriptor == standardInput ? O_RDONLY : O_WRONLY)
+            if opened >= 0, opened != descriptor {
+                _ = dup2(opened, descriptor)
+                _ = Glibc.close(opened)
+            }
+        }
+        return closed
     }
 
     /// Removes a file, ignoring errors.

@@ -1,5 +1,10 @@
 import Synchronization
 
+// Every wait in the runtime goes through one of these three types, and each of them resumes
+// its waiter when the waiting task is cancelled: a stopped run (a satisfied `weir-head`, a
+// closed consumer, SIGTERM) never leaves a task parked on a continuation. Each waiter gets an
+// id so that its cancellation handler can find it and take it out exactly once.
+
 /// A counting semaphore for tasks: the runtime's bound on chunks in flight.
 ///
 /// The reader takes a permit before it reads a chunk and the ordered writer gives it back
@@ -9,7 +14,8 @@ import Synchronization
 package final class AsyncSemaphore: Sendable {
     private struct State {
         var permits: Int
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        var nextWaiter = 0
+        var waiters: [(id: Int, continuation: CheckedContinuation<Bool, Never>)] = []
     }
     private let state: Mutex<State>
 
@@ -18,31 +24,46 @@ package final class AsyncSemaphore: Sendable {
         state = Mutex(State(permits: permits))
     }
 
-    /// Takes a permit, waiting for one if none is free.
-    package func acquire() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumeNow = state.withLock { state -> Bool in
-                if state.permits > 0 {
-                    state.permits -= 1
-                    return true
+    /// Takes a permit, waiting for one if none is free. Returns false, without a permit,
+    /// when the task is (or gets) cancelled.
+    @discardableResult
+    package func acquire() async -> Bool {
+        let id = state.withLock { state -> Int in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let resume = state.withLock { state -> Bool? in
+                    if Task.isCancelled { return false }
+                    if state.permits > 0 {
+                        state.permits -= 1
+                        return true
+                    }
+                    state.waiters.append((id, continuation))
+                    return nil
                 }
-                state.waiters.append(continuation)
-                return false
+                if let resume { continuation.resume(returning: resume) }
             }
-            if resumeNow { continuation.resume() }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.waiters.remove(at: index).continuation
+            }
+            waiter?.resume(returning: false)
         }
     }
 
     /// Gives a permit back, waking one waiter.
     package func release() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
             if state.waiters.isEmpty {
                 state.permits += 1
                 return nil
             }
-            return state.waiters.removeFirst()
+            return state.waiters.removeFirst().continuation
         }
-        waiter?.resume()
+        waiter?.resume(returning: true)
     }
 }
 
@@ -52,7 +73,8 @@ package final class AsyncQueue<Element: Sendable>: Sendable {
         var items: [Element] = []
         var head = 0
         var finished = false
-        var waiters: [CheckedContinuation<Element?, Never>] = []
+        var nextWaiter = 0
+        var waiters: [(id: Int, continuation: CheckedContinuation<Element?, Never>)] = []
     }
     private let state = Mutex(State())
 
@@ -61,7 +83,7 @@ package final class AsyncQueue<Element: Sendable>: Sendable {
     /// Adds an element, handing it straight to a waiting receiver if there is one.
     package func send(_ element: Element) {
         let waiter = state.withLock { state -> CheckedContinuation<Element?, Never>? in
-            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+            if !state.waiters.isEmpty { return state.waiters.removeFirst().continuation }
             state.items.append(element)
             return nil
         }
@@ -73,29 +95,43 @@ package final class AsyncQueue<Element: Sendable>: Sendable {
         let waiters = state.withLock { state -> [CheckedContinuation<Element?, Never>] in
             state.finished = true
             defer { state.waiters.removeAll() }
-            return state.waiters
+            return state.waiters.map(\.continuation)
         }
         for waiter in waiters { waiter.resume(returning: nil) }
     }
 
-    /// The next element, or `nil` after ``finish()`` once all elements were taken.
+    /// The next element, or `nil` after ``finish()`` once all elements were taken, or
+    /// when the receiving task is cancelled.
     package func receive() async -> Element? {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Element?, Never>) in
-            let result = state.withLock { state -> Element?? in
-                if state.head < state.items.count {
-                    let element = state.items[state.head]
-                    state.head += 1
-                    if state.head > 64, state.head * 2 > state.items.count {
-                        state.items.removeFirst(state.head)
-                        state.head = 0
+        let id = state.withLock { state -> Int in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Element?, Never>) in
+                let result = state.withLock { state -> Element?? in
+                    if Task.isCancelled { return .some(nil) }
+                    if state.head < state.items.count {
+                        let element = state.items[state.head]
+                        state.head += 1
+                        if state.head > 64, state.head * 2 > state.items.count {
+                            state.items.removeFirst(state.head)
+                            state.head = 0
+                        }
+                        return .some(element)
                     }
-                    return .some(element)
+                    if state.finished { return .some(nil) }
+                    state.waiters.append((id, continuation))
+                    return .none
                 }
-                if state.finished { return .some(nil) }
-                state.waiters.append(continuation)
-                return .none
+                if let result { continuation.resume(returning: result) }
             }
-            if let result { continuation.resume(returning: result) }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Element?, Never>? in
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.waiters.remove(at: index).continuation
+            }
+            waiter?.resume(returning: nil)
         }
     }
 }
@@ -143,19 +179,38 @@ package final class OrderedResults<Element: Sendable>: Sendable {
         waiter?.resume(returning: nil)
     }
 
-    /// The next result in sequence order, or `nil` when all were taken.
+    /// The next result in sequence order, or `nil` when all were taken or the (single)
+    /// receiving task is cancelled.
     package func next() async -> Element? {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Element?, Never>) in
-            let result = state.withLock { state -> Element?? in
-                if let element = state.pending.removeValue(forKey: state.nextSequence) {
-                    state.nextSequence += 1
-                    return .some(element)
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Element?, Never>) in
+                let result = state.withLock { state -> Element?? in
+                    if Task.isCancelled { return .some(nil) }
+                    if let element = state.pending.removeValue(forKey: state.nextSequence) {
+                        state.nextSequence += 1
+                        return .some(element)
+                    }
+                    if let total = state.total, state.nextSequence >= total { return .some(nil) }
+                    state.waiter = continuation
+                    return .none
                 }
-                if let total = state.total, state.nextSequence >= total { return .some(nil) }
-                state.waiter = continuation
-                return .none
+                if let result { continuation.resume(returning: result) }
             }
-            if let result { continuation.resume(returning: result) }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Element?, Never>? in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume(returning: nil)
         }
     }
+}
+
+/// Hands a value that is not `Sendable` from one task to another that takes it over: the
+/// sender must not touch it afterwards (a worker's transform, passed to the writer once the
+/// worker has finished).
+package final class Handover<Value>: @unchecked Sendable {
+    /// The value handed over.
+    package let value: Value
+    package init(_ value: Value) { self.value = value }
 }

@@ -19,6 +19,48 @@ package struct InputChunk: Sendable {
     package var readerProblem: RecordProblem?
     /// The number of input bytes this chunk stands for (for progress; may exceed `bytes.count`).
     package var inputByteCount: Int
+    /// Which input (0-based, in the order given) the chunk comes from, for sources that read several.
+    package var inputIndex: Int = 0
+    /// Where each record of ``records`` came from, for chunks that mix inputs (a merge);
+    /// nil when all records come from `fileName`, counted from `firstLine`.
+    package var origins: [RecordOrigin]? = nil
+
+    package init(
+        sequence: Int, bytes: [UInt8], fileName: String, firstLine: Int, records: [Range<Int>]? = nil,
+        fileContext: (any Sendable)? = nil, readerProblem: RecordProblem? = nil, inputByteCount: Int,
+        inputIndex: Int = 0, origins: [RecordOrigin]? = nil
+    ) {
+        self.sequence = sequence
+        self.bytes = bytes
+        self.fileName = fileName
+        self.firstLine = firstLine
+        self.records = records
+        self.fileContext = fileContext
+        self.readerProblem = readerProblem
+        self.inputByteCount = inputByteCount
+        self.inputIndex = inputIndex
+        self.origins = origins
+    }
+}
+
+/// The origin of one record in a chunk that mixes inputs.
+package struct RecordOrigin: Sendable {
+    /// The input's index (0-based, in the order given).
+    package var inputIndex: Int
+    /// The input's name as given (`-` for standard input).
+    package var fileName: String
+    /// The 1-based line on which the record starts.
+    package var line: Int
+    /// A problem the source already found with this record (its key could not be read):
+    /// the record is reported under the error policy instead of being processed.
+    package var problem: RecordError?
+
+    package init(inputIndex: Int, fileName: String, line: Int, problem: RecordError? = nil) {
+        self.inputIndex = inputIndex
+        self.fileName = fileName
+        self.line = line
+        self.problem = problem
+    }
 }
 
 /// Where a record came from: its file, line and the file's framer state.
@@ -31,11 +73,14 @@ package struct RecordPosition: Sendable {
     package var fileContext: (any Sendable)?
     /// The 1-based column of the record's first byte on its line (1 unless records share lines).
     package var firstColumn: Int = 1
+    /// Which input (0-based, in the order given) the record comes from.
+    package var inputIndex: Int = 0
 
-    package init(fileName: String, line: Int, fileContext: (any Sendable)? = nil) {
+    package init(fileName: String, line: Int, fileContext: (any Sendable)? = nil, inputIndex: Int = 0) {
         self.fileName = fileName
         self.line = line
         self.fileContext = fileContext
+        self.inputIndex = inputIndex
     }
 
     /// `FILE` as shown in messages: `<stdin>` for standard input.
@@ -113,8 +158,11 @@ package struct ChunkOutput: Sendable {
     package var problems: [RecordProblem] = []
     /// Records read from the input.
     package var recordsRead = 0
-    /// Records written to the output (a record may yield several, or none).
+    /// Input records that made it to the output (once or more).
     package var recordsWritten = 0
+    /// Output records written, when a record may yield several (`weir-map '.a, .b'`); 0
+    /// means one per written record.
+    package var outputRecords = 0
     /// Records deliberately dropped by the stage's logic (a filter saying no).
     package var recordsDropped = 0
     /// Input bytes this chunk stood for (for progress).

@@ -38,18 +38,53 @@ package struct FramedRecords: Sendable {
 }
 
 /// The NDJSON framer: every line is a record.
+///
+/// It remembers how far it has looked for a line end, so a record longer than one read
+/// (a 60 MB line) is scanned once in all, not once per read. With ``maxRecords`` set it
+/// cuts after that many lines, for stages that want small chunks (a fetch stage wants a
+/// few dozen requests per chunk, not thousands).
 package struct LineFramer: RecordFramer {
-    package init() {}
+    /// The most lines in one frame, or nil for as many as the bytes hold.
+    package var maxRecords: Int?
+    /// Bytes already known to hold no line end (since the last frame was cut).
+    private var scanned = 0
 
-    package mutating func beginFile(name: String) {}
+    package init(maxRecords: Int? = nil) {
+        self.maxRecords = maxRecords.map { max(1, $0) }
+    }
+
+    package mutating func beginFile(name: String) { scanned = 0 }
 
     package mutating func frame(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) throws(RecordError) -> FramedRecords {
-        if isEndOfInput { return FramedRecords(length: bytes.count) }
-        guard let newline = ByteSearch.lastIndex(of: 0x0A, in: bytes) else { return FramedRecords(length: 0) }
-        return FramedRecords(length: newline + 1)
+        if let maxRecords, let base = bytes.baseAddress {
+            var end = 0
+            var lines = 0
+            var searchFrom = min(scanned, bytes.count)
+            while lines < maxRecords, searchFrom < bytes.count, let newline = memchr(base + searchFrom, 0x0A, bytes.count - searchFrom) {
+                end = base.distance(to: UnsafeRawPointer(newline)) + 1
+                searchFrom = end
+                lines += 1
+            }
+            scanned = lines == 0 ? bytes.count : 0
+            if lines == maxRecords { return FramedRecords(length: end) }
+            if isEndOfInput { scanned = 0 }
+            return FramedRecords(length: isEndOfInput ? bytes.count : end)
+        }
+        if isEndOfInput {
+            scanned = 0
+            return FramedRecords(length: bytes.count)
+        }
+        let start = min(scanned, bytes.count)
+        guard let newline = ByteSearch.lastIndex(of: 0x0A, in: UnsafeRawBufferPointer(rebasing: bytes[start...])) else {
+            scanned = bytes.count
+            return FramedRecords(length: 0)
+        }
+        scanned = 0
+        return FramedRecords(length: start + newline + 1)
     }
 
     package mutating func skipRecord(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) -> Int? {
+        scanned = 0
         guard let base = bytes.baseAddress, let newline = memchr(base, 0x0A, bytes.count) else { return nil }
         return base.distance(to: UnsafeRawPointer(newline)) + 1
     }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Reads the input files in order and cuts them into ``InputChunk``s of whole records.
 ///
 /// Large `read(2)` calls go straight into each chunk's own buffer; only the incomplete
@@ -12,6 +16,8 @@ package struct InputReader: Sendable {
     package var maxRecordBytes: Int
     /// The input files (`-` is standard input).
     package var paths: [String]
+    /// The most records in one chunk, when the stage asks for it (``LineFramer`` honours it).
+    package var recordsPerChunk: Int? = nil
 
     package init(paths: [String], maxRecordBytes: Int) {
         self.paths = paths.isEmpty ? ["-"] : paths
@@ -23,8 +29,13 @@ package struct InputReader: Sendable {
 
     /// Reads every file, calling `ship` with each chunk after taking a permit from `permits`.
     /// Returns the number of chunks shipped.
+    ///
+    /// Every chunk is tagged with `inputIndex`. A read from a pipe, FIFO or terminal first
+    /// waits in `poll(2)` together with `latch`, so a stopped run wakes a reader blocked on a
+    /// slow input at once; the reader then ships nothing more. A cancelled task stops too.
     package func run<Framer: RecordFramer>(
-        framer: Framer, decoder: (any InputDecoder)?, permits: AsyncSemaphore, ship: (InputChunk) -> Void
+        framer: Framer, decoder: (any InputDecoder)?, permits: AsyncSemaphore, latch: StopLatch? = nil,
+        inputIndex: Int = 0, ship: (InputChunk) -> Void
     ) async -> Int {
         var framer = framer
         var decoder = decoder
@@ -32,14 +43,20 @@ package struct InputReader: Sendable {
         func send(_ chunk: InputChunk) {
             var chunk = chunk
             chunk.sequence = sequence
+            chunk.inputIndex = inputIndex
             ship(chunk)
             sequence += 1
         }
         for path in paths {
-            await permits.acquire()
+            guard await permits.acquire() else { break }
             let descriptor: Int32
             do throws(IOError) {
-                descriptor = path == "-" ? SystemIO.standardInput : try SystemIO.openForReading(path)
+                if path == "-" {
+                    guard SystemIO.standardInputIsOpen else { throw IOError(code: EBADF, context: "standard input is closed") }
+                    descriptor = SystemIO.standardInput
+                } else {
+                    descriptor = try SystemIO.openForReading(path)
+                }
             } catch {
                 send(problemChunk(sequence: sequence, path: path, line: 0, message: error.description, isFatal: true))
                 continue
@@ -48,9 +65,10 @@ package struct InputReader: Sendable {
             framer.beginFile(name: path)
             decoder?.beginFile(name: path)
             let fileSize = SystemIO.regularFileSize(descriptor)
-            var file = FileState(descriptor: descriptor, path: path)
+            var file = FileState(descriptor: descriptor, path: path, waitsForInput: fileSize == nil, latch: latch)
             await readFile(&file, framer: &framer, decoder: &decoder, fileSize: fileSize, permits: permits, send: send)
             if path != "-" { SystemIO.closeQuietly(descriptor) }
+            if file.stopped || Task.isCancelled { break }
         }
         return sequence
     }
@@ -63,6 +81,20 @@ package struct InputReader: Sendable {
         var line = 1
         var atFileStart = true
         var rawBuffer: [UInt8] = []
+        /// True for pipes and terminals: a read may block, so it waits with the latch first.
+        var waitsForInput: Bool
+        var latch: StopLatch?
+        /// Set when the run stopped while this file was being read.
+        var stopped = false
+        /// True after a frame found no record end: the next fill reads at least as much again.
+        var needsMore = false
+
+        init(descriptor: Int32, path: String, waitsForInput: Bool, latch: StopLatch?) {
+            self.descriptor = descriptor
+            self.path = path
+            self.waitsForInput = waitsForInput
+            self.latch = latch
+        }
     }
 
     private func readFile<Framer: RecordFramer>(
@@ -70,16 +102,27 @@ package struct InputReader: Sendable {
         permits: AsyncSemaphore, send: (InputChunk) -> Void
     ) async {
         while true {
-            await permits.acquire()
+            guard await permits.acquire() else {
+                file.stopped = true
+                return
+            }
             // Fill: at least one read when more input may come, then more while it is ready.
+            // After a frame that found no record end, read at least as much again as is
+            // pending, so one long record costs linear time, not quadratic.
             do throws(RecordError) {
                 if !file.endOfInput {
-                    try fill(&file, decoder: &decoder, target: max(chunkSize, file.pending.count + 1))
+                    let target = file.needsMore ? max(chunkSize, file.pending.count * 2) : chunkSize
+                    try fill(&file, decoder: &decoder, target: max(target, file.pending.count + 1))
                 }
             } catch {
                 send(problemChunk(sequence: 0, path: file.path, line: file.line, message: error.message, isFatal: true))
                 return
             }
+            if file.stopped {
+                permits.release()
+                return
+            }
+            file.needsMore = false
             if file.pending.isEmpty && file.endOfInput {
                 // One last call lets a framer report what only the end reveals (an unclosed array).
                 do throws(RecordError) {
@@ -120,6 +163,7 @@ package struct InputReader: Sendable {
             } else if file.pending.count >= maxRecordBytes {
                 await skipOversizedRecord(&file, framer: &framer, decoder: &decoder, send: send)
             } else {
+                file.needsMore = true
                 permits.release()  // nothing shipped yet: read more
             }
         }
@@ -158,6 +202,10 @@ package struct InputReader: Sendable {
         var first = true
         while file.pending.count < target, !file.endOfInput {
             if !first, !SystemIO.isReadableNow(file.descriptor) { break }
+            if first, file.waitsForInput, let latch = file.latch, !latch.waitUntilReadable(file.descriptor) {
+                file.stopped = true
+                return
+            }
             first = false
             let want = max(target - file.pending.count, 64 * 1024)
             let got: Int

@@ -1,8 +1,20 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The sequential end of a stage: receives every chunk's output in input order.
 ///
 /// Most stages use ``PassThroughSink`` (write the bytes). A stage that must see all its
 /// output in order, or do work at end of input (wrap records in a JSON array, keep a CSV
-/// header, sort, aggregate), supplies its own sink. It runs on one task, so it needs no locks.
+/// header, keep the last N records), supplies its own sink; ``RecordStepSink`` runs a
+/// per-record ``RecordStep`` in input order. A sink runs on the writer's own thread, one
+/// call at a time, so it needs no locks and may block (a rate limiter sleeps there, which
+/// is how its backpressure reaches the reader). Only the three write calls are required.
+///
+/// After each call the writer asks ``report(into:)`` what else happened: records the
+/// sink's logic dropped, bad records it found (they go through the error policy like any
+/// other), and whether it has all it needs (``SinkReport/isSatisfied``: the run then stops
+/// reading, finishes and ends, as `weir-head` does).
 package protocol OutputSink {
     /// Called once before any output.
     mutating func begin(_ target: OutputTarget) throws(IOError)
@@ -10,6 +22,40 @@ package protocol OutputSink {
     mutating func write(_ bytes: UnsafeRawBufferPointer, to target: OutputTarget) throws(IOError)
     /// Called once at the end of a successful run (not after a fatal error).
     mutating func finish(_ target: OutputTarget) throws(IOError)
+    /// Called once when the run fails or is stopped: remove temporary files. Default: nothing.
+    mutating func abandon()
+    /// Moves what the sink has to report since the last call into `report`. Default: nothing.
+    mutating func report(into report: inout SinkReport)
+}
+
+extension OutputSink {
+    package mutating func abandon() {}
+    package mutating func report(into report: inout SinkReport) {}
+}
+
+/// What a sink tells the writer after a call (see ``OutputSink/report(into:)``).
+package struct SinkReport {
+    /// Records the sink received but did not write, by its own logic (counted as dropped).
+    package var dropped = 0
+    /// Records the sink found bad: reported under the error policy (counted as rejected).
+    package var problems: [RecordProblem] = []
+    /// Extra output records the sink wrote of its own (a summary line).
+    package var added = 0
+    /// True when the sink needs no more input: the run finishes now.
+    package var isSatisfied = false
+    /// Extra counts for `--stats` (`"files": 12`), by name, in the order first set.
+    package var statistics: [(name: String, value: Int)] = []
+
+    package init() {}
+
+    /// Sets a named count for `--stats`.
+    package mutating func setStatistic(_ name: String, _ value: Int) {
+        if let index = statistics.firstIndex(where: { $0.name == name }) {
+            statistics[index].value = value
+        } else {
+            statistics.append((name, value))
+        }
+    }
 }
 
 /// Writes the workers' bytes as they are.
@@ -20,6 +66,117 @@ package struct PassThroughSink: OutputSink {
         try target.write(bytes)
     }
     package mutating func finish(_ target: OutputTarget) throws(IOError) {}
+}
+
+/// A sequential per-record step, run by ``RecordStepSink`` on every output record in input
+/// order: for stages that need the whole order (head, tail, a reservoir sample, a rate
+/// limiter). Workers still do the per-record work in parallel (validate, compute a key).
+///
+/// A stage that needs a key per record has its workers write `KEY<TAB>RECORD` lines (the
+/// key as compact JSON, which never holds a raw tab or newline) and splits them with
+/// ``RecordStepSink/splitKey(_:)``.
+package protocol RecordStep {
+    /// Takes one record (a line without its `\n`); emits what to write through `output`.
+    mutating func take(_ record: UnsafeRawBufferPointer, output: inout StepOutput) throws(IOError)
+    /// End of input: emits what was held back. Default: nothing.
+    mutating func finish(output: inout StepOutput) throws(IOError)
+}
+
+extension RecordStep {
+    package mutating func finish(output: inout StepOutput) throws(IOError) {}
+}
+
+/// What a ``RecordStep`` writes to, drops and reports.
+package struct StepOutput {
+    /// The output file or standard output.
+    package let target: OutputTarget
+    fileprivate var buffer: [UInt8] = []
+    fileprivate var report = SinkReport()
+
+    fileprivate init(target: OutputTarget) { self.target = target }
+
+    /// Writes one record followed by `\n` (buffered).
+    package mutating func emit(_ record: UnsafeRawBufferPointer) throws(IOError) {
+        buffer.append(contentsOf: record)
+        buffer.append(0x0A)
+        if buffer.count >= 256 * 1024 { try flush() }
+    }
+
+    /// Writes one record given as bytes.
+    package mutating func emit(_ record: [UInt8]) throws(IOError) {
+        try record.withBytes { (bytes) throws(IOError) in try emit(bytes) }
+    }
+
+    /// Writes what is buffered now (before a step waits, so the consumer sees it).
+    package mutating func flush() throws(IOError) {
+        guard !buffer.isEmpty else { return }
+        try target.write(buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Counts `count` records as dropped by the step's logic.
+    package mutating func drop(_ count: Int = 1) { report.dropped += count }
+
+    /// Says the step needs no more input.
+    package mutating func satisfy() { report.isSatisfied = true }
+
+    /// True once ``satisfy()`` was called: later records are only counted as dropped.
+    package var isSatisfied: Bool { report.isSatisfied }
+}
+
+/// Runs a ``RecordStep`` over the workers' output lines, in input order.
+package struct RecordStepSink<Step: RecordStep>: OutputSink {
+    private var step: Step
+    private var pending = SinkReport()
+
+    package init(_ step: Step) { self.step = step }
+
+    /// The step, for a stage that reads its state at the end.
+    package var currentStep: Step { step }
+
+    /// Splits a `KEY<TAB>RECORD` line at its first tab.
+    package static func splitKey(_ line: UnsafeRawBufferPointer) -> (key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer) {
+        guard let tab = line.firstIndex(of: 0x09) else { return (UnsafeRawBufferPointer(rebasing: line[0..<0]), line) }
+        return (UnsafeRawBufferPointer(rebasing: line[..<tab]), UnsafeRawBufferPointer(rebasing: line[(tab + 1)...]))
+    }
+
+    package mutating func begin(_ target: OutputTarget) throws(IOError) {}
+
+    package mutating func write(_ bytes: UnsafeRawBufferPointer, to target: OutputTarget) throws(IOError) {
+        var output = StepOutput(target: target)
+        output.report = pending
+        defer { pending = output.report }
+        guard let base = bytes.baseAddress else { return }
+        var lineStart = 0
+        while lineStart < bytes.count {
+            let lineEnd = memchr(base + lineStart, 0x0A, bytes.count - lineStart).map { base.distance(to: UnsafeRawPointer($0)) } ?? bytes.count
+            if output.isSatisfied {
+                output.drop()
+            } else {
+                try step.take(UnsafeRawBufferPointer(rebasing: bytes[lineStart..<lineEnd]), output: &output)
+            }
+            lineStart = lineEnd + 1
+        }
+        try output.flush()
+    }
+
+    package mutating func finish(_ target: OutputTarget) throws(IOError) {
+        var output = StepOutput(target: target)
+        output.report = pending
+        defer { pending = output.report }
+        try step.finish(output: &output)
+        try output.flush()
+    }
+
+    package mutating func report(into report: inout SinkReport) {
+        report.dropped += pending.dropped
+        report.problems += pending.problems
+        report.added += pending.added
+        report.isSatisfied = report.isSatisfied || pending.isSatisfied
+        let satisfied = pending.isSatisfied
+        pending = SinkReport()
+        pending.isSatisfied = satisfied
+    }
 }
 
 /// Writes bad records to the `--reject` file, one JSON object per line:
@@ -34,7 +191,7 @@ package final class RejectWriter {
 
     /// Opens the reject file (atomically replaced at the end, like `-o`).
     package init(path: String) throws(IOError) {
-        target = path == "-" ? OutputTarget() : try OutputTarget(atomicFile: path)
+        target = path == "-" ? OutputTarget() : try OutputTarget(file: path)
     }
 
     /// The reject file's name.
@@ -76,6 +233,11 @@ package final class RejectWriter {
     package func commit() throws(IOError) {
         try flush()
         try target.commit()
+    }
+
+    /// Removes the temporary file of a failed run.
+    package func abandon() {
+        target.abandon()
     }
 }
 

@@ -1,22 +1,34 @@
 import Glibc
+import Synchronization
 
 /// Runs a stage: reads, transforms in parallel, and writes in order, with bounded memory.
 ///
 /// ```
-///                       permits (AsyncSemaphore: chunks in flight ≤ 2·jobs + 2)
-///          ┌───────────────────────────────────────────────────────────────────┐
-///          ▼                                                                   │ release
-///   files ─▶ InputReader ─chunks─▶ AsyncQueue ─▶ worker × jobs ─▶ OrderedResults ─▶ writer ─▶ stdout / -o FILE
-///           (read(2), framer)                   (ChunkTransform)  (sequence order)  (OutputSink,
-///                                                                                    error policy,
-///                                                                                    reject file)
+///  records flow down ─────────────────────────────────────────────────────────────────────────▶
+///
+///                  permits (AsyncSemaphore: chunks in flight ≤ 2·jobs + 2 + held by the source)
+///            ┌───────────────────────────────────────────────────────────────────────────┐
+///            ▼                                                                           │ release
+///   RecordSource ─chunks─▶ AsyncQueue ─▶ worker × jobs ─▶ OrderedResults ─▶ writer ─▶ OutputSink ─▶ stdout / -o FILE
+///   (files in order,        (FIFO)       (ChunkTransform,  (sequence order)  (error policy,   (in order;
+///    generated, several                   cooperative pool)                   reject file,     may be satisfied)
+///    inputs at once,                      end of input:                       counts)
+///    merged by a key;                     merge + finish
+///    own threads)
+///
+///  stop flows up ◀─────────────────────────────────────────────────────────────────────────────
+///   a sink satisfied (head), the first bad record under --errors fail, EPIPE on stdout, or
+///   SIGINT/SIGTERM/SIGHUP ─▶ the writer sets the outcome ─▶ the task group is cancelled (every
+///   wait above resumes) and the StopLatch fires (readers blocked in poll wake) ─▶ sinks and
+///   outputs commit or abandon ─▶ run returns ─▶ the stage's entry point exits; an upstream
+///   Weir stage then sees EPIPE on its output and stops the same way.
 /// ```
 ///
-/// One task group owns the reader and the workers; the writer runs in the group's body.
-/// The writer ends the process itself (``SystemIO/exitNow(_:)``) once the outcome is known:
-/// after the last chunk, at the first bad record under `--errors fail`, or quietly when the
-/// reader of standard output has gone away (`EPIPE`, as in `… | head -1`), so a reader
-/// blocked on a slow input never holds the stage up.
+/// The source runs on a thread of its own and the writer on another (``DedicatedThreadExecutor``),
+/// so their blocking `read(2)`, `poll(2)` and `write(2)` calls never take a thread of the
+/// cooperative pool from the workers, which may await network or child processes.
+/// ``run(source:sink:makeTransform:)`` returns a ``RunOutcome``; only the stage's entry
+/// point (``StageInvocation``) ends the process.
 package struct StageRuntime: Sendable {
     /// The configuration from the common options.
     package var configuration: RuntimeConfiguration
@@ -28,37 +40,53 @@ package struct StageRuntime: Sendable {
         self.executableName = executableName
     }
 
-    /// Runs the stage to completion and ends the process with the right exit status.
-    package func run<Framer: RecordFramer, Transform: ChunkTransform, Sink: OutputSink>(
-        framer: Framer,
-        decoder: (any InputDecoder)? = nil,
+    /// Runs the stage to completion (or until it stops) and returns how it ended.
+    package func run<Source: RecordSource, Transform: ChunkTransform, Sink: OutputSink>(
+        source: Source,
         sink: Sink,
         makeTransform: @escaping @Sendable () -> Transform
-    ) async -> Never {
+    ) async -> RunOutcome {
         signal(SIGPIPE, SIG_IGN)
         SystemIO.enlargePipeBuffer(SystemIO.standardInput)
         SystemIO.enlargePipeBuffer(SystemIO.standardOutput)
+        let latch = StopLatch()
+        let sinkBox = Handover(sink)
+        let task = Task(executorPreference: DedicatedThreadExecutor(label: "writer")) {
+            await self.runFlow(source: source, sink: sinkBox.value, latch: latch, makeTransform: makeTransform)
+        }
+        SignalStop.onSignal { _ in
+            latch.fire()
+            task.cancel()
+        }
+        return await task.value
+    }
+
+    private func runFlow<Source: RecordSource, Transform: ChunkTransform, Sink: OutputSink>(
+        source: Source, sink: Sink, latch: StopLatch, makeTransform: @escaping @Sendable () -> Transform
+    ) async -> RunOutcome {
         let configuration = self.configuration
         var writer: OrderedWriter<Sink>
         do throws(IOError) {
-            writer = try OrderedWriter(configuration: configuration, executableName: executableName, sink: sink)
+            writer = try OrderedWriter(configuration: configuration, executableName: executableName, sink: sink, inputPaths: source.inputPaths)
         } catch {
             SystemIO.printError("\(executableName): \(error)")
-            SystemIO.exitNow(1)
+            return RunOutcome(status: 1, counts: RunCounts())
         }
+        if let outcome = writer.outcome { return outcome }
         let queue = AsyncQueue<InputChunk>()
         let results = OrderedResults<ChunkOutput>()
-        let permits = AsyncSemaphore(permits: configuration.jobs * 2 + 2)
-        let reader = InputReader(paths: configuration.inputPaths, maxRecordBytes: configuration.maxRecordBytes)
+        let permits = AsyncSemaphore(permits: configuration.jobs * 2 + 1 + source.heldPermits)
         let stopsAtFirstProblem = configuration.errorPolicy == .fail
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                let total = await reader.run(framer: framer, decoder: decoder, permits: permits) { queue.send($0) }
+        let context = SourceContext(permits: permits, latch: latch) { queue.send($0) }
+        let finished = FinishedWorkers<Transform>()
+        return await withTaskGroup(of: Void.self) { group in
+            group.addTask(executorPreference: DedicatedThreadExecutor(label: "reader")) {
+                await source.run(context)
                 queue.finish()
-                results.finish(total: total)
+                results.finish(total: context.shippedCount)
             }
-            for _ in 0..<configuration.jobs {
-                group.addTask {
+            for worker in 0..<configuration.jobs {
+                group.addTask(executorPreference: globalConcurrentExecutor) {
                     var transform = makeTransform()
                     while let chunk = await queue.receive() {
                         var output = ChunkOutput(
@@ -72,15 +100,65 @@ package struct StageRuntime: Sendable {
                         }
                         results.deliver(chunk.sequence, output)
                     }
+                    if !Task.isCancelled {
+                        let handover = Handover(transform)
+                        finished.add(worker, handover)
+                    }
                 }
             }
-            while let output = await results.next() {
+            while writer.outcome == nil, let output = await results.next() {
                 writer.consume(output)
                 permits.release()
             }
-            writer.finish()
+            if writer.outcome == nil, !Task.isCancelled {
+                // End of input: every worker has ended; fold their states and finish once.
+                await group.waitForAll()
+                var transforms = finished.inWorkerOrder
+                if !transforms.isEmpty, !Task.isCancelled {
+                    var merged = transforms.removeFirst()
+                    for other in transforms { merged.merge(other) }
+                    var output = ChunkOutput(
+                        sequence: context.shippedCount, stopsAtFirstProblem: stopsAtFirstProblem,
+                        inputByteCount: 0, maxRecordBytes: configuration.maxRecordBytes)
+                    await merged.finish(into: &output)
+                    writer.consume(output)
+                }
+                if writer.outcome == nil, !Task.isCancelled { writer.finish() }
+            }
+            latch.fire()
+            group.cancelAll()
+            if writer.outcome == nil { writer.stopBySignal(SignalStop.receivedSignal ?? SIGTERM) }
+            return writer.outcome!
         }
-        fatalError("unreachable: the writer ends the process")
+    }
+}
+
+/// The transforms of the workers that ran to the end of input, handed to the writer.
+private final class FinishedWorkers<Transform>: Sendable {
+    private let list = Mutex<[(worker: Int, transform: Handover<Transform>)]>([])
+
+    func add(_ worker: Int, _ transform: Handover<Transform>) {
+        list.withLock { $0.append((worker, transform)) }
+    }
+
+    var inWorkerOrder: [Transform] {
+        list.withLock { $0 }.sorted { $0.worker < $1.worker }.map(\.transform.value)
+    }
+}
+
+/// How a run ended: the exit status, the signal that stopped it (if one did), the counts.
+package struct RunOutcome: Sendable {
+    /// The exit status: 0 success, 1 a data or I/O error.
+    package var status: Int32
+    /// The signal (SIGINT, SIGTERM, SIGHUP) that stopped the run, if one did.
+    package var signal: Int32? = nil
+    /// What was read, written, dropped and rejected.
+    package var counts: RunCounts
+
+    package init(status: Int32, signal: Int32? = nil, counts: RunCounts) {
+        self.status = status
+        self.signal = signal
+        self.counts = counts
     }
 }
 
@@ -112,6 +190,15 @@ package struct RuntimeConfiguration: Sendable {
 }
 
 /// The writer: applies the error policy, writes output in order, keeps counts, reports.
+///
+/// It never ends the process: when the run must end (all input written, the first bad
+/// record under `--errors fail`, a write error, a closed consumer, a satisfied sink, a
+/// signal) it commits or abandons the outputs and sets ``outcome``.
+///
+/// One rule for every failure: a run whose exit status is not 0 commits no `-o` file
+/// unless the user asked for `--errors skip` or `--errors reject` (then the output holds
+/// every good record, and the status says that something was wrong, such as a missing
+/// input file). The reject file is kept whenever it holds the bad records of a run.
 struct OrderedWriter<Sink: OutputSink> {
     private let configuration: RuntimeConfiguration
     private let executableName: String
@@ -122,23 +209,41 @@ struct OrderedWriter<Sink: OutputSink> {
     private let startTime = SystemIO.monotonicSeconds()
     private var counts = RunCounts()
     private var inputFailed = false
+    private var statistics: [(name: String, value: Int)] = []
+    /// How the run ended, once it has.
+    private(set) var outcome: RunOutcome? = nil
 
-    init(configuration: RuntimeConfiguration, executableName: String, sink: Sink) throws(IOError) {
+    init(configuration: RuntimeConfiguration, executableName: String, sink: Sink, inputPaths: [String]) throws(IOError) {
         self.configuration = configuration
         self.executableName = executableName
         self.sink = sink
-        output = try configuration.outputPath.map { (path) throws(IOError) in try OutputTarget(atomicFile: path) } ?? OutputTarget()
-        rejects = try configuration.rejectPath.map { (path) throws(IOError) in try RejectWriter(path: path) }
-        if configuration.showProgress {
-            progress = ProgressReporter(executableName: executableName, totalBytes: ProgressReporter.totalSize(of: configuration.inputPaths))
+        if configuration.outputPath == nil, !SystemIO.standardOutputIsOpen {
+            throw IOError(code: EBADF, context: "standard output is closed")
         }
-        do throws(IOError) { try self.sink.begin(output) } catch { self.fail(error) }
+        output = try configuration.outputPath.map { (path) throws(IOError) in try OutputTarget(file: path) } ?? OutputTarget()
+        do throws(IOError) {
+            rejects = try configuration.rejectPath.map { (path) throws(IOError) in try RejectWriter(path: path) }
+        } catch {
+            output.abandon()
+            throw error
+        }
+        if configuration.showProgress {
+            progress = ProgressReporter(executableName: executableName, totalBytes: ProgressReporter.totalSize(of: inputPaths))
+        }
+        do throws(IOError) {
+            try self.sink.begin(output)
+            takeSinkReport()
+        } catch {
+            fail(error)
+        }
     }
 
     /// Writes one chunk's output, handling its problems in place.
     mutating func consume(_ chunk: ChunkOutput) {
+        guard outcome == nil else { return }
         counts.read += chunk.recordsRead
         counts.written += chunk.recordsWritten
+        counts.outputs += chunk.outputRecords > 0 ? chunk.outputRecords : chunk.recordsWritten
         counts.dropped += chunk.recordsDropped
         counts.bytesRead += chunk.inputByteCount
         chunk.bytes.withUnsafeBytes { bytes in
@@ -146,21 +251,40 @@ struct OrderedWriter<Sink: OutputSink> {
             for problem in chunk.problems {
                 write(UnsafeRawBufferPointer(rebasing: bytes[written..<problem.outputOffset]))
                 written = problem.outputOffset
+                if outcome != nil { return }
                 handle(problem)
+                if outcome != nil { return }
             }
             write(UnsafeRawBufferPointer(rebasing: bytes[written...]))
         }
         progress?.update(counts, final: false)
+        if outcome == nil, isSatisfied { finish() }
     }
 
-    /// Ends a run that read all its input: flush, put files in place, report, exit.
-    mutating func finish() -> Never {
+    private var isSatisfied = false
+
+    /// Ends a run that read all the input it needs: flush, put files in place, report.
+    mutating func finish() {
+        guard outcome == nil else { return }
         do throws(IOError) {
             try sink.finish(output)
+            takeSinkReport()
+        } catch {
+            fail(error)
+            return
+        }
+        if outcome != nil { return }
+        let status: Int32 = inputFailed ? 1 : 0
+        if status != 0, configuration.errorPolicy == .fail {
+            end(status: status)
+            return
+        }
+        do throws(IOError) {
             try output.commit()
             try rejects?.commit()
         } catch {
             fail(error)
+            return
         }
         progress?.update(counts, final: true)
         if counts.bad > 0 {
@@ -171,17 +295,42 @@ struct OrderedWriter<Sink: OutputSink> {
             }
         }
         printStats()
-        SystemIO.exitNow(inputFailed ? 1 : 0)
+        outcome = RunOutcome(status: status, counts: counts)
+    }
+
+    /// Ends a run stopped by a signal: nothing is committed.
+    mutating func stopBySignal(_ signalNumber: Int32) {
+        guard outcome == nil else { return }
+        sink.abandon()
+        output.abandon()
+        rejects?.abandon()
+        outcome = RunOutcome(status: 128 + signalNumber, signal: signalNumber, counts: counts)
     }
 
     private mutating func write(_ bytes: UnsafeRawBufferPointer) {
-        guard !bytes.isEmpty else { return }
+        guard !bytes.isEmpty, outcome == nil else { return }
         do throws(IOError) {
             try sink.write(bytes, to: output)
             counts.bytesWritten += bytes.count
+            takeSinkReport()
         } catch {
             fail(error)
         }
+    }
+
+    /// Takes in what the sink has to report: drops, bad records, satisfaction, statistics.
+    private mutating func takeSinkReport() {
+        var report = SinkReport()
+        sink.report(into: &report)
+        counts.dropped += report.dropped
+        counts.written -= min(counts.written, report.dropped + report.problems.count)
+        counts.outputs -= min(counts.outputs, report.dropped + report.problems.count)
+        counts.outputs += report.added
+        for (name, value) in report.statistics {
+            if let index = statistics.firstIndex(where: { $0.name == name }) { statistics[index].value = value } else { statistics.append((name, value)) }
+        }
+        if report.isSatisfied { isSatisfied = true }
+        for problem in report.problems where outcome == nil { handle(problem) }
     }
 
     private mutating func handle(_ problem: RecordProblem) {
@@ -202,20 +351,30 @@ struct OrderedWriter<Sink: OutputSink> {
         }
     }
 
-    /// Ends the run after a fatal error: flushes what is good, keeps no half-written file.
-    private func end(status: Int32) -> Never {
-        try? rejects?.flush()
+    /// Ends the run after a fatal error: what was written to standard output stays; no
+    /// output file is committed; the reject file keeps what it holds.
+    private mutating func end(status: Int32) {
+        guard outcome == nil else { return }
+        sink.abandon()
         output.abandon()
-        if rejects != nil { try? rejects?.commit() }
+        if rejects != nil {
+            do throws(IOError) { try rejects?.commit() } catch {
+                SystemIO.printError("\(executableName): \(error)")
+                rejects?.abandon()
+            }
+        }
         printStats()
-        SystemIO.exitNow(status)
+        outcome = RunOutcome(status: status, counts: counts)
     }
 
     /// Handles an output error: quiet success when the consumer went away, else exit 1.
-    private func fail(_ error: IOError) -> Never {
-        if error.isBrokenPipe {
+    private mutating func fail(_ error: IOError) {
+        guard outcome == nil else { return }
+        if error.isBrokenPipe, !output.isAtomic {
+            sink.abandon()
             try? rejects?.commit()
-            SystemIO.exitNow(0)
+            outcome = RunOutcome(status: 0, counts: counts)
+            return
         }
         SystemIO.printError("\(executableName): \(error)")
         end(status: 1)
@@ -225,17 +384,26 @@ struct OrderedWriter<Sink: OutputSink> {
         guard configuration.printStats else { return }
         let seconds = SystemIO.monotonicSeconds() - startTime
         let rounded = (seconds * 1000).rounded() / 1000
+        var extra = ""
+        if counts.outputs != counts.written { extra += #","outputs":\#(counts.outputs)"# }
+        for (name, value) in statistics { extra += ",\(JSONWriter.string(.string(name))):\(value)" }
         SystemIO.printError(
-            #"{"stage":"\#(executableName)","read":\#(counts.read),"written":\#(counts.written),"dropped":\#(counts.dropped),"rejected":\#(counts.bad),"bytes_read":\#(counts.bytesRead),"bytes_written":\#(counts.bytesWritten),"seconds":\#(JSONNumber.format(rounded))}"#)
+            #"{"stage":"\#(executableName)","read":\#(counts.read),"written":\#(counts.written),"dropped":\#(counts.dropped),"rejected":\#(counts.bad)\#(extra),"bytes_read":\#(counts.bytesRead),"bytes_written":\#(counts.bytesWritten),"seconds":\#(JSONNumber.format(rounded))}"#)
     }
 }
 
 /// Counts kept by the writer for `--stats` and `--progress`.
-struct RunCounts {
-    var read = 0
-    var written = 0
-    var dropped = 0
-    var bad = 0
-    var bytesRead = 0
-    var bytesWritten = 0
+package struct RunCounts: Sendable {
+    /// Input records read.
+    package var read = 0
+    /// Input records that made it to the output.
+    package var written = 0
+    /// Output records written (more than `written` when a record yields several).
+    package var outputs = 0
+    /// Records dropped by the stage's logic.
+    package var dropped = 0
+    /// Bad records (reported, skipped or rejected).
+    package var bad = 0
+    package var bytesRead = 0
+    package var bytesWritten = 0
 }

@@ -1,21 +1,57 @@
 /// A stage's per-record work: one record in, zero or more NDJSON lines out.
 ///
-/// Each worker task owns its own instance (made by the stage's factory), so a transform may
-/// keep scratch state without locks. This is what `weir-cat`, `weir-filter` and `weir-map`
-/// implement; the runtime's ``RecordChunkTransform`` feeds it the records of each chunk.
+/// This is what most stages implement (`weir-cat`, `weir-filter`, `weir-map`): the runtime's
+/// ``RecordChunkTransform`` feeds it the records of each chunk. Each worker task owns its own
+/// instance (made by the stage's factory), so a transform may keep scratch state without
+/// locks. Only ``process(_:at:into:)`` is required.
+///
+/// End of input: when the input is exhausted the runtime takes every worker's instance,
+/// folds them into the first with ``merge(_:)`` (in worker order), and calls ``finish(into:)``
+/// once on the result, whose output comes after all other output. A stage whose state
+/// merges (counts, a top-N keeper, a partial aggregate) keeps it per worker and merges;
+/// a stateless stage leaves both defaults (nothing). A stage that needs every record in
+/// input order (tail, a reservoir sample) does that work in an ``OutputSink`` instead.
 package protocol RecordTransform {
     /// Processes one record (its bytes without the line end) and appends whole
     /// `\n`-terminated output lines to `output`; returns how many output records it wrote
     /// (0 means the record was deliberately dropped). On a thrown error the runtime removes
     /// anything this call appended, so a record is either in the output or reported, never both.
     mutating func process(_ record: UnsafeRawBufferPointer, at position: RecordPosition, into output: inout [UInt8]) throws(RecordError) -> Int
+
+    /// Takes over the state of another worker's instance (end of input). Default: nothing.
+    mutating func merge(_ other: consuming Self)
+
+    /// Appends end-of-input output after the last record; returns how many output records
+    /// it wrote. Called once, on the merged instance. Default: nothing.
+    mutating func finish(into output: inout [UInt8]) throws(RecordError) -> Int
+}
+
+extension RecordTransform {
+    package mutating func merge(_ other: consuming Self) {}
+    package mutating func finish(into output: inout [UInt8]) throws(RecordError) -> Int { 0 }
 }
 
 /// A stage's work on a whole chunk: for stages whose records are not lines (CSV) or that
 /// await I/O per chunk (fetch). Most stages implement ``RecordTransform`` instead.
+///
+/// ``process(_:into:)`` may suspend (await a network reply or a child process); it runs on
+/// the shared cooperative pool, never blocks a thread there, and should check for
+/// cancellation (`Task.isCancelled`) between awaits: a stopped run cancels the workers.
+/// End of input works as for ``RecordTransform``: ``merge(_:)`` then ``finish(into:)``.
 package protocol ChunkTransform {
     /// Processes `chunk`, appending output and problems to `output` (see ``ChunkOutput/report(_:at:input:)``).
     mutating func process(_ chunk: InputChunk, into output: inout ChunkOutput) async
+
+    /// Takes over the state of another worker's instance (end of input). Default: nothing.
+    mutating func merge(_ other: consuming Self)
+
+    /// Appends end-of-input output (and problems) once, on the merged instance. Default: nothing.
+    mutating func finish(into output: inout ChunkOutput) async
+}
+
+extension ChunkTransform {
+    package mutating func merge(_ other: consuming Self) {}
+    package mutating func finish(into output: inout ChunkOutput) async {}
 }
 
 /// Runs a ``RecordTransform`` over each record of a chunk: its framer-supplied record
@@ -27,9 +63,38 @@ package struct RecordChunkTransform<Transform: RecordTransform>: ChunkTransform 
         self.transform = transform
     }
 
+    package mutating func merge(_ other: consuming RecordChunkTransform<Transform>) {
+        transform.merge(other.transform)
+    }
+
+    package mutating func finish(into output: inout ChunkOutput) async {
+        do {
+            let written = try transform.finish(into: &output.bytes)
+            output.recordsWritten += written
+            output.outputRecords += written
+        } catch {
+            output.report(error, at: RecordPosition(fileName: "-", line: 0), input: UnsafeRawBufferPointer(start: nil, count: 0))
+        }
+    }
+
     package mutating func process(_ chunk: InputChunk, into output: inout ChunkOutput) async {
         chunk.bytes.withUnsafeBytes { buffer in
-            var position = RecordPosition(fileName: chunk.fileName, line: chunk.firstLine, fileContext: chunk.fileContext)
+            var position = RecordPosition(fileName: chunk.fileName, line: chunk.firstLine, fileContext: chunk.fileContext, inputIndex: chunk.inputIndex)
+            if let records = chunk.records, let origins = chunk.origins {
+                for (range, origin) in zip(records, origins) {
+                    position.fileName = origin.fileName
+                    position.line = origin.line
+                    position.inputIndex = origin.inputIndex
+                    let record = UnsafeRawBufferPointer(rebasing: buffer[range])
+                    if let problem = origin.problem {
+                        output.recordsRead += 1
+                        if !output.report(problem, at: position, input: record) { return }
+                        continue
+                    }
+                    if !processOne(record, position, &output) { return }
+                }
+                return
+            }
             if let records = chunk.records {
                 var scanned = 0
                 for range in records {
@@ -72,7 +137,12 @@ package struct RecordChunkTransform<Transform: RecordTransform>: ChunkTransform 
         if record.count > output.maxRecordBytes { return output.reportOversized(at: position, input: record) }
         do {
             let written = try transform.process(record, at: position, into: &output.bytes)
-            if written == 0 { output.recordsDropped += 1 } else { output.recordsWritten += written }
+            if written == 0 {
+                output.recordsDropped += 1
+            } else {
+                output.recordsWritten += 1
+                output.outputRecords += written
+            }
             return true
         } catch {
             output.bytes.removeSubrange(mark...)
