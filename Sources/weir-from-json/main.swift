@@ -97,4 +97,4 @@ struct CompactRecord: RecordTransform {
     }
 }
 
-await invocation.runChunks(framer: JSONTextFramer(splitArrays: splitArrays)) { RecordRangesChunkTransform(CompactRecord()) }
+await invocation.runChunks(framer: JSONTextFramer(splitArrays: splitArrays)) { RecordChunkTransform(CompactRecord()) }

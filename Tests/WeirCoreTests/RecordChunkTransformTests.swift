@@ -1,9 +1,9 @@
 import Testing
 @testable import WeirCore
 
-/// ``RecordRangesChunkTransform``: records that share lines get the lines and columns they
+/// ``RecordChunkTransform``: records that share lines get the lines and columns they
 /// have in the file, in one pass over the chunk, and problems are reported there.
-@Suite struct RecordRangesChunkTransformTests {
+@Suite struct RecordChunkTransformTests {
     /// Writes each record's position as `LINE:COLUMN`; a record `!` is a bad one.
     struct PositionWriter: RecordTransform {
         func process(_ record: UnsafeRawBufferPointer, at position: RecordPosition, into output: inout [UInt8]) throws(RecordError) -> Int {
@@ -20,7 +20,7 @@ import Testing
             sequence: 0, bytes: bytes, fileName: "f.json", firstLine: firstLine, records: records,
             fileContext: startColumn.map(ChunkStartColumn.init), readerProblem: nil, inputByteCount: bytes.count)
         var output = ChunkOutput(sequence: 0, stopsAtFirstProblem: false, inputByteCount: bytes.count)
-        var transform = RecordRangesChunkTransform(transform)
+        var transform = RecordChunkTransform(transform)
         await transform.process(chunk, into: &output)
         return output
     }
