@@ -58,9 +58,6 @@ package final class StopLatch: Sendable {
         if writeEnd >= 0 { SystemIO.closeQuietly(writeEnd) }
     }
 
-    /// The pipe end that becomes readable when the latch fires.
-    fileprivate var readEndForPolling: Int32 { readEnd }
-
     /// True once ``fire()`` was called.
     package var isFired: Bool { fired.load(ordering: .acquiring) }
 
@@ -73,8 +70,21 @@ package final class StopLatch: Sendable {
 
     /// Waits until `descriptor` is readable (or at its end); false when the latch fired first.
     package func waitUntilReadable(_ descriptor: Int32) -> Bool {
+        wait(descriptor, events: Int16(POLLIN)) { _ in true }
+    }
+
+    /// Waits until the reader of `descriptor` (a pipe's write end) goes away: true then,
+    /// false when the latch fired first. Lets a stage whose consumer exited stop at once,
+    /// even while it has nothing to write (its input is slow).
+    package func waitForHangUp(_ descriptor: Int32) -> Bool {
+        wait(descriptor, events: 0) { $0 & Int16(POLLERR | POLLHUP) != 0 }
+    }
+
+    /// Polls `descriptor` for `events` together with the latch until `isDone` accepts what
+    /// was returned (true) or the latch fires (false).
+    private func wait(_ descriptor: Int32, events: Int16, until isDone: (Int16) -> Bool) -> Bool {
         var requests = [
-            pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: descriptor, events: events, revents: 0),
             pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0),
         ]
         while true {
@@ -82,26 +92,7 @@ package final class StopLatch: Sendable {
             let result = poll(&requests, readEnd >= 0 ? 2 : 1, -1)
             if result < 0, errno == EINTR { continue }
             if requests[1].revents != 0 || isFired { return false }
-            return true
-        }
-    }
-}
-
-extension StopLatch {
-    /// Waits until the reader of `descriptor` (a pipe's write end) goes away: true then,
-    /// false when the latch fired first. Lets a stage whose consumer exited stop at once,
-    /// even while it has nothing to write (its input is slow).
-    package func waitForHangUp(_ descriptor: Int32) -> Bool {
-        var requests = [
-            pollfd(fd: descriptor, events: 0, revents: 0),
-            pollfd(fd: readEndForPolling, events: Int16(POLLIN), revents: 0),
-        ]
-        while true {
-            if isFired { return false }
-            let result = poll(&requests, readEndForPolling >= 0 ? 2 : 1, -1)
-            if result < 0, errno == EINTR { continue }
-            if requests[1].revents != 0 || isFired { return false }
-            if requests[0].revents & Int16(POLLERR | POLLHUP) != 0 { return true }
+            if result > 0, isDone(requests[0].revents) { return true }
         }
     }
 }
