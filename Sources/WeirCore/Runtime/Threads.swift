@@ -90,9 +90,12 @@ package final class StopLatch: Sendable {
         while true {
             if isFired { return false }
             let result = poll(&requests, readEnd >= 0 ? 2 : 1, -1)
-            if result < 0, errno == EINTR { continue }
+            if result < 0 {
+                if errno == EINTR { continue }
+                return true  // a bad descriptor: the caller's own call reports it
+            }
             if requests[1].revents != 0 || isFired { return false }
-            if result > 0, isDone(requests[0].revents) { return true }
+            if isDone(requests[0].revents) { return true }
         }
     }
 }
