@@ -77,7 +77,7 @@ package final class StopLatch: Sendable {
     /// false when the latch fired first. Lets a stage whose consumer exited stop at once,
     /// even while it has nothing to write (its input is slow).
     package func waitForHangUp(_ descriptor: Int32) -> Bool {
-        wait(descriptor, events: 0) { $0 & Int16(POLLERR | POLLHUP) != 0 }
+        wait(descriptor, events: 0) { $0 & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 }
     }
 
     /// Polls `descriptor` for `events` together with the latch until `isDone` accepts what
