@@ -114,6 +114,29 @@ package struct StepOutput {
         buffer.removeAll(keepingCapacity: true)
     }
 
+    /// The longest single sleep of ``pause(_:)``: how soon a stopped run is noticed.
+    package static let pauseSlice = 0.05
+
+    /// Waits `seconds` on the writer's thread before the step goes on, after writing what is
+    /// buffered so the consumer sees it now: how a step applies backpressure (a rate limiter
+    /// waiting for its next token holds the writer, so the bounded chunks in flight stop the
+    /// reader). Sleeps in slices of at most ``pauseSlice``; returns false, early, once the run
+    /// is stopped (its task cancelled: SIGINT/SIGTERM, a failure elsewhere), true after the
+    /// full wait. Throws the broken-pipe ``IOError`` as soon as the reader of a pipe on the
+    /// output goes away, so a closed consumer ends the run at once, quietly, at any rate.
+    package mutating func pause(_ seconds: Double) throws(IOError) -> Bool {
+        try flush()
+        let end = SystemIO.monotonicSeconds() + seconds
+        while !Task.isCancelled {
+            let remaining = end - SystemIO.monotonicSeconds()
+            if remaining <= 0 { return true }
+            if target.waitForReaderToLeave(upTo: min(remaining, Self.pauseSlice)) {
+                throw IOError(code: EPIPE, context: "cannot write to '\(target.name)'")
+            }
+        }
+        return false
+    }
+
     /// Counts `count` records as dropped by the step's logic.
     package mutating func drop(_ count: Int = 1) { report.dropped += count }
 
