@@ -26,11 +26,16 @@ package protocol OutputSink {
     mutating func abandon()
     /// Moves what the sink has to report since the last call into `report`. Default: nothing.
     mutating func report(into report: inout SinkReport)
+    /// True when the sink counts the bytes it writes itself (``SinkReport/bytesWritten``),
+    /// because they are not the bytes it is given (it drops, holds back or rewrites records).
+    /// Default: false, and the writer counts the bytes it hands over.
+    var reportsBytesWritten: Bool { get }
 }
 
 extension OutputSink {
     package mutating func abandon() {}
     package mutating func report(into report: inout SinkReport) {}
+    package var reportsBytesWritten: Bool { false }
 }
 
 /// What a sink tells the writer after a call (see ``OutputSink/report(into:)``).
@@ -43,6 +48,8 @@ package struct SinkReport {
     package var added = 0
     /// True when the sink needs no more input: the run finishes now.
     package var isSatisfied = false
+    /// Bytes written since the last report, for `--stats` (read when ``OutputSink/reportsBytesWritten``).
+    package var bytesWritten = 0
     /// Extra counts for `--stats` (`"files": 12`), by name, in the order first set.
     package var statistics: [(name: String, value: Int)] = []
 
@@ -111,6 +118,7 @@ package struct StepOutput {
     package mutating func flush() throws(IOError) {
         guard !buffer.isEmpty else { return }
         try target.write(buffer)
+        report.bytesWritten += buffer.count
         buffer.removeAll(keepingCapacity: true)
     }
 
@@ -154,6 +162,9 @@ package struct RecordStepSink<Step: RecordStep>: OutputSink {
 
     package init(_ step: Step) { self.step = step }
 
+    /// The step's output is not the workers' bytes: it counts what it writes.
+    package var reportsBytesWritten: Bool { true }
+
     /// The step, for a stage that reads its state at the end.
     package var currentStep: Step { step }
 
@@ -195,6 +206,7 @@ package struct RecordStepSink<Step: RecordStep>: OutputSink {
         report.dropped += pending.dropped
         report.problems += pending.problems
         report.added += pending.added
+        report.bytesWritten += pending.bytesWritten
         report.isSatisfied = report.isSatisfied || pending.isSatisfied
         let satisfied = pending.isSatisfied
         pending = SinkReport()
