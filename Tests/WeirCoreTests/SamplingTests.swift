@@ -115,7 +115,7 @@ import Testing
         for (text, value) in [("0", 0.0), ("1", 1.0), ("0.25", 0.25), (".5", 0.5), ("1e-3", 0.001), ("1.0", 1.0)] {
             #expect(try ParsedOptions(arguments: ["--fraction", text], options: options).probability("fraction") == value)
         }
-        for bad in ["-0.1", "1.01", "2", "nan", "inf", "0x1p-3", "", "half", " 0.5"] {
+        for bad in ["-0.1", "-0", "+0.5", "1.01", "2", "nan", "inf", "0x1p-3", "", "half", " 0.5"] {
             #expect(throws: UsageError.self, "\(bad)") { try ParsedOptions(arguments: ["--fraction", bad], options: options).probability("fraction") }
         }
     }

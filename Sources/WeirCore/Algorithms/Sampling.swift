@@ -151,7 +151,8 @@ extension ParsedOptions {
     /// The value of `long` as a probability, a decimal number from 0 to 1 (`0.25`, `1e-3`), or nil when absent.
     package func probability(_ long: String) throws(UsageError) -> Double? {
         guard let text = value(long) else { return nil }
-        let isDecimal = !text.isEmpty && text.utf8.allSatisfy { byte in
+        let startsWithDigit = text.utf8.first.map { ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: ".") } ?? false
+        let isDecimal = startsWithDigit && text.utf8.allSatisfy { byte in
             (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: ".")
                 || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+")
         }
