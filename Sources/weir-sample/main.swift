@@ -3,6 +3,7 @@ import WeirCore
 let spec = StageSpec(
     name: "sample",
     summary: "keep a random sample of the records: N of them, or each with probability P",
+    operands: "-n N | --fraction P [FILE...]",
     description: """
         With -n N, writes a uniform random sample of N records (all of them when there are \
         fewer) in their input order, like shuf -n N but in one pass and with memory for N \

@@ -4,6 +4,7 @@ import WeirExpression
 let spec = StageSpec(
     name: "throttle",
     summary: "pass records through at most at a given rate, overall or per key",
+    operands: "--rate N/s|N/m [FILE...]",
     description: """
         Passes every record through, in order, at most at --rate records a second, minute or \
         hour, like pv -L for records or a rate limiter in front of an API. A token bucket holds \
@@ -23,8 +24,9 @@ let spec = StageSpec(
         records after it, even those whose keys have tokens to spare.
 
         The rate is N/s, N/m or N/h with N a positive decimal number: 20/s, 100/m, 0.5/s. \
-        Above about a thousand records a second, the sleeps are too coarse for a burst of 1 to \
-        reach the rate: raise --burst.
+        Each wait overshoots by a little, and with a burst of 1 the overshoot is never made \
+        up: above a few hundred records a second the rate reached falls short of --rate unless \
+        --burst is raised too (to a hundredth of the rate a second, say).
         """,
     options: [
         .value("rate", "N/s|N/m", help: "Pass at most N records a second (N/s), minute (N/m) or hour (N/h); required."),
