@@ -209,6 +209,7 @@ struct OrderedWriter<Sink: OutputSink> {
     private let startTime = SystemIO.monotonicSeconds()
     private var counts = RunCounts()
     private var inputFailed = false
+    private var rejectsFailed = false
     private var statistics: [(name: String, value: Int)] = []
     /// How the run ended, once it has.
     private(set) var outcome: RunOutcome? = nil
@@ -281,8 +282,14 @@ struct OrderedWriter<Sink: OutputSink> {
         }
         do throws(IOError) {
             try output.commit()
+        } catch {
+            fail(error)
+            return
+        }
+        do throws(IOError) {
             try rejects?.commit()
         } catch {
+            rejectsFailed = true
             fail(error)
             return
         }
@@ -348,7 +355,10 @@ struct OrderedWriter<Sink: OutputSink> {
         case .skip:
             if !configuration.quiet { SystemIO.printError(ProblemReport.message(for: problem, executableName: executableName)) }
         case .reject:
-            do throws(IOError) { try rejects?.write(problem) } catch { fail(error) }
+            do throws(IOError) { try rejects?.write(problem) } catch {
+                rejectsFailed = true
+                fail(error)
+            }
         }
     }
 
@@ -358,7 +368,9 @@ struct OrderedWriter<Sink: OutputSink> {
         guard outcome == nil else { return }
         sink.abandon()
         output.abandon()
-        if rejects != nil {
+        if rejectsFailed {
+            rejects?.abandon()
+        } else if rejects != nil {
             do throws(IOError) { try rejects?.commit() } catch {
                 SystemIO.printError("\(executableName): \(error)")
                 rejects?.abandon()
