@@ -1,5 +1,7 @@
 import WeirCore
 
+let countRange = 0...1_000_000_000
+
 let spec = StageSpec(
     name: "sample",
     summary: "keep a random sample of the records: N of them, or each with probability P",
@@ -24,7 +26,7 @@ let spec = StageSpec(
         take no part in the sample. Records left out of the sample count as dropped in --stats.
         """,
     options: [
-        .value("count", short: "n", "N", help: "Keep a uniform sample of N records (a whole number ≥ 0), written in input order at the end of the input."),
+        .value("count", short: "n", "N", help: "Keep a uniform sample of N records, \(ParsedOptions.rangeText(countRange)), written in input order at the end of the input (memory holds N records)."),
         .value("fraction", "P", help: "Keep each record with probability P (a number from 0 to 1, such as 0.1), as it streams."),
         .value("seed", "S", default: "random, from the system", help: "Draw the sample from S (a whole number from 0 to 2^64-1): the same S gives the same sample."),
     ],
@@ -49,9 +51,7 @@ let spec = StageSpec(
 
 let invocation = StageInvocation(spec)
 let options = invocation.options
-let count = invocation.checked { () throws(UsageError) -> Int? in
-    options.value("count") == nil ? nil : try options.integer("count", default: 0, minimum: 0)
-}
+let count = options.value("count") == nil ? nil : invocation.integer("count", default: 0, range: countRange)
 let fraction = invocation.checked { () throws(UsageError) in try options.probability("fraction") }
 if (count == nil) == (fraction == nil) { invocation.usageError("give exactly one of -n N and --fraction P") }
 let seed = invocation.checked { () throws(UsageError) in try options.seed() }

@@ -1,6 +1,8 @@
 import WeirCore
 import WeirExpression
 
+let burstRange = 1...1_000_000_000
+
 let spec = StageSpec(
     name: "throttle",
     summary: "pass records through at most at a given rate, overall or per key",
@@ -29,8 +31,8 @@ let spec = StageSpec(
         --burst is raised too (to a hundredth of the rate a second, say).
         """,
     options: [
-        .value("rate", "N/s|N/m", help: "Pass at most N records a second (N/s), minute (N/m) or hour (N/h); required."),
-        .value("burst", "B", default: "1", help: "Let up to B records through at once after a quiet spell (a whole number ≥ 1)."),
+        .value("rate", "N/s|N/m", help: "Pass at most N records a second (N/s), minute (N/m) or hour (N/h), N a positive number up to 1000000000; required."),
+        .value("burst", "B", default: "1", help: "Let up to B records through at once after a quiet spell, \(ParsedOptions.rangeText(burstRange))."),
         .value("by", "EXPR", help: "Give each key, the outputs of the jq expression EXPR on a record, a bucket of its own."),
     ],
     examples: [
@@ -57,7 +59,7 @@ let options = invocation.options
 guard let rate = invocation.checked({ () throws(UsageError) in try options.rate("rate") }) else {
     invocation.usageError("missing --rate N/s (or N/m, N/h)")
 }
-let burst = invocation.checked { () throws(UsageError) in try options.integer("burst", default: 1, minimum: 1) }
+let burst = invocation.integer("burst", default: 1, range: burstRange)
 let keyProgram = ExpressionOptions.compileOption("by", invocation)
 
 /// Validates and compacts each record; with --by, prefixes it with its key and a tab.

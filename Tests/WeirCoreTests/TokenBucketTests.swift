@@ -16,11 +16,12 @@ final class FakeClock: RateClock {
         #expect(Rate(parsing: ".25/s")?.perSecond == 0.25)
         #expect(Rate(parsing: "3600/h")?.perSecond == 1)
         #expect(Rate(parsing: "7/m")?.description == "7/m")
+        #expect(Rate(parsing: "1000000000/s")?.perSecond == 1e9)
     }
 
     @Test func badFormsAreRefused() {
         for bad in ["", "20", "20/", "/s", "-1/s", "+1/s", "0/s", "0.0/m", "1e3/s", "20/sec", "20/S", " 20/s", "20/s ",
-                    "1.2.3/s", "5./s", "nan/s", "inf/s", "20/s/s", "2 0/s", "1_000/s"] {
+                    "1.2.3/s", "5./s", "nan/s", "inf/s", "20/s/s", "2 0/s", "1_000/s", "1000000001/s", "99999999999999999999999/h"] {
             #expect(Rate(parsing: bad) == nil, "\(bad)")
         }
     }

@@ -14,8 +14,11 @@ package struct Rate: Sendable, Equatable, CustomStringConvertible {
     /// The units accepted after the slash, with their length in seconds.
     package static let units: [(name: String, seconds: Double)] = [("s", 1), ("m", 60), ("h", 3600)]
 
-    /// Parses `N/s`, `N/m` or `N/h`, N a positive decimal number (`20`, `0.5`, `.25`); nil
-    /// for anything else (no sign, exponent, spaces or other units).
+    /// The largest N accepted, so that nothing computed from a rate runs away.
+    package static let maximumCount = 1_000_000_000.0
+
+    /// Parses `N/s`, `N/m` or `N/h`, N a positive decimal number up to ``maximumCount``
+    /// (`20`, `0.5`, `.25`); nil for anything else (no sign, exponent, spaces or other units).
     package init?(parsing text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let unit = Self.units.first(where: { $0.name == parts[1] }) else { return nil }
@@ -23,7 +26,7 @@ package struct Rate: Sendable, Equatable, CustomStringConvertible {
         let digits = number.utf8.filter { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }.count
         let dots = number.utf8.filter { $0 == UInt8(ascii: ".") }.count
         guard digits > 0, dots <= 1, digits + dots == number.utf8.count, number.last != ".",
-              let count = Double(number), count > 0, count.isFinite else { return nil }
+              let count = Double(number), count > 0, count <= Self.maximumCount else { return nil }
         self.count = count
         period = unit.seconds
         description = text
@@ -35,7 +38,7 @@ extension ParsedOptions {
     package func rate(_ long: String) throws(UsageError) -> Rate? {
         guard let text = value(long) else { return nil }
         guard let rate = Rate(parsing: text) else {
-            throw UsageError("option '--\(long)' takes a rate such as 20/s, 100/m or 0.5/s (a positive number per s, m or h), not '\(text)'")
+            throw UsageError("option '--\(long)' takes a rate such as 20/s, 100/m or 0.5/s (a positive number up to 1000000000 per s, m or h), not '\(text)'")
         }
         return rate
     }
