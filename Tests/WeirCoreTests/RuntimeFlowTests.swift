@@ -274,3 +274,17 @@ import Testing
         }
     }
 }
+
+/// Runs in one process (these tests) register and forget temporary paths at once.
+@Suite struct SignalStopRegistryTests {
+    @Test func concurrentRegistrationsNeitherCrashNorLeak() {
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for round in 0..<50 {
+                let paths = (0..<100).map { "/nonexistent/weir-registry-\(worker)-\(round)-\($0)" }
+                for path in paths { SignalStop.register(path) }
+                for path in paths { SignalStop.unregister(path) }
+            }
+        }
+        #expect(SignalStop.registeredPathCount(withPrefix: "/nonexistent/weir-registry-") == 0)
+    }
+}

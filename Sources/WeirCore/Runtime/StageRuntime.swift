@@ -342,7 +342,7 @@ struct OrderedWriter<Sink: OutputSink> {
         guard !bytes.isEmpty, outcome == nil else { return }
         do throws(IOError) {
             try sink.write(bytes, to: output)
-            counts.bytesWritten += bytes.count
+            if !sink.reportsBytesWritten { counts.bytesWritten += bytes.count }
             takeSinkReport()
         } catch {
             fail(error)
@@ -357,6 +357,7 @@ struct OrderedWriter<Sink: OutputSink> {
         counts.written -= min(counts.written, report.dropped + report.problems.count)
         counts.outputs -= min(counts.outputs, report.dropped + report.problems.count)
         counts.outputs += report.added
+        if sink.reportsBytesWritten { counts.bytesWritten += report.bytesWritten }
         for (name, value) in report.statistics {
             if let index = statistics.firstIndex(where: { $0.name == name }) { statistics[index].value = value } else { statistics.append((name, value)) }
         }

@@ -115,6 +115,10 @@ package enum SignalStop {
     private nonisolated(unsafe) static var installed = false
     private static let handler = Mutex<(@Sendable (Int32) -> Void)?>(nil)
     private static let received = Atomic<Int32>(0)
+    /// Serializes the changes to `paths` and the installation: runs in one process (the
+    /// runtime's tests) may open and commit outputs at once. The signal handler itself never
+    /// takes it (a lock is not async-signal-safe); it reads `paths` as it stands.
+    private static let registry = Mutex(())
 
     /// The seconds a stopped run may take to clean up before the watcher ends it.
     package static let gracePeriod = 2.0
@@ -134,16 +138,23 @@ package enum SignalStop {
     /// Registers a temporary path to remove if the run cannot clean up after a signal.
     package static func register(_ path: String) {
         install()
-        paths.append(strdup(path))
+        registry.withLock { _ in paths.append(strdup(path)) }
     }
 
     /// Forgets a registered path (it was renamed into place or removed).
     package static func unregister(_ path: String) {
-        paths.removeAll { entry in
-            guard String(cString: entry) == path else { return false }
-            free(entry)
-            return true
+        registry.withLock { _ in
+            paths.removeAll { entry in
+                guard String(cString: entry) == path else { return false }
+                free(entry)
+                return true
+            }
         }
+    }
+
+    /// How many registered paths start with `prefix` (for tests).
+    package static func registeredPathCount(withPrefix prefix: String) -> Int {
+        registry.withLock { _ in paths.filter { String(cString: $0).hasPrefix(prefix) }.count }
     }
 
     /// Unlinks the registered paths and ends the process with `signalNumber`'s default action.
@@ -155,8 +166,11 @@ package enum SignalStop {
     }
 
     private static func install() {
-        guard !installed else { return }
-        installed = true
+        let first = registry.withLock { _ -> Bool in
+            defer { installed = true }
+            return !installed
+        }
+        guard first else { return }
         if !SystemIO.makePipe(&pipeEnds, nonBlocking: false) { pipeEnds = [-1, -1] }
         for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
             signal(signalNumber) { number in

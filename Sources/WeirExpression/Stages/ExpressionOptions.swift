@@ -22,6 +22,29 @@ package enum ExpressionOptions {
         } else {
             source = invocation.takeOperand("EXPR (the expression)")
         }
+        let variables = self.variables(invocation)
+        do throws(ExpressionSyntaxError) {
+            return try Program.compile(source, variables: variables)
+        } catch {
+            invocation.usageError(syntaxMessage(error, source: source))
+        }
+    }
+
+    /// Compiles the expression given as the value of option `name` (`--by EXPR`), with the
+    /// same variables as the stage's main expression (`--arg`, … when the stage has them); nil
+    /// when the option is absent. A syntax error is a usage error that names the option.
+    package static func compileOption(_ name: String, _ invocation: StageInvocation) -> Program? {
+        guard let source = invocation.options.value(name) else { return nil }
+        do throws(ExpressionSyntaxError) {
+            return try Program.compile(source, variables: variables(invocation))
+        } catch {
+            invocation.usageError("--\(name): " + syntaxMessage(error, source: source))
+        }
+    }
+
+    /// The `$name` bindings of `--arg`, `--argjson`, `--slurpfile` and `--rawfile`.
+    private static func variables(_ invocation: StageInvocation) -> [String: JSONValue] {
+        let options = invocation.options
         var variables: [String: JSONValue] = [:]
         for (name, value) in pairs(options.values("arg")) { variables[name] = .string(value) }
         for (name, text) in pairs(options.values("argjson")) {
@@ -35,11 +58,7 @@ package enum ExpressionOptions {
         for (name, path) in pairs(options.values("rawfile")) {
             variables[name] = .string(String(decoding: readFile(path, invocation), as: UTF8.self))
         }
-        do throws(ExpressionSyntaxError) {
-            return try Program.compile(source, variables: variables)
-        } catch {
-            invocation.usageError(syntaxMessage(error, source: source))
-        }
+        return variables
     }
 
     /// `error.message` with the program line and a caret under the column.
