@@ -66,10 +66,15 @@ package struct CSVHeader: Sendable, Equatable {
     }
 
     /// Makes names unique: empty ones become their column number, repeats get `_2`, `_3`, ….
+    ///
+    /// Each name remembers the next suffix to try, so `n` repeats of one name cost `O(n)`
+    /// rather than trying `_2`, `_3`, … afresh for each: a suffix passed over once stays
+    /// unusable, since names only ever become taken.
     package static func uniqueNames(_ rawNames: [String]) -> [String] {
         let filled = rawNames.enumerated().map { $0.element.isEmpty ? String($0.offset + 1) : $0.element }
         let given = Set(filled)
         var taken = Set<String>()
+        var nextSuffix: [String: Int] = [:]
         var result: [String] = []
         result.reserveCapacity(filled.count)
         for name in filled {
@@ -77,12 +82,13 @@ package struct CSVHeader: Sendable, Equatable {
                 result.append(name)
                 continue
             }
-            var suffix = 2
+            var suffix = nextSuffix[name] ?? 2
             var candidate = "\(name)_\(suffix)"
             while taken.contains(candidate) || given.contains(candidate) {
                 suffix += 1
                 candidate = "\(name)_\(suffix)"
             }
+            nextSuffix[name] = suffix + 1
             taken.insert(candidate)
             result.append(candidate)
         }
