@@ -24,7 +24,7 @@ let spec = StageSpec(
         is not a valid JSON object, or whose dotted keys collide, is a bad record.
         """,
     options: [
-        .value("columns", "NAMES", help: "The columns, comma-separated, in order (dotted names reach into nested objects)."),
+        .value("columns", "NAMES", help: "The columns, comma-separated, in order, each named once (dotted names reach into nested objects)."),
         .value("new-keys", "MODE", default: "error (ignore with --columns)", help: "Keys that are not columns: error, ignore, or append a column."),
         .value("flatten-depth", "N", default: "all", help: "Levels of nested objects flattened into dotted names; deeper objects are written as JSON text (0: none)."),
         .flag("quote-all", help: "Quote every field."),
@@ -74,7 +74,12 @@ table.header = !options.flag("no-header")
 if let depth = options.value("flatten-depth"), depth != "all" {
     table.flattenDepth = invocation.checked { () throws(UsageError) in try options.integer("flatten-depth", default: 0) }
 }
-let columns = options.value("columns").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+let columns = options.value("columns").map { text in
+    switch CSVTableOptions.parseColumns(text) {
+    case .success(let names): return names
+    case .failure(let error): invocation.usageError("--columns: \(error.message)")
+    }
+}
 let newKeys = invocation.checked { () throws(UsageError) in
     try options.choice("new-keys", CSVNewKeysPolicy.allCases.map(\.rawValue), default: columns == nil ? "error" : "ignore")
 }

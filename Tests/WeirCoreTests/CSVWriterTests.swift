@@ -124,6 +124,11 @@ import Testing
         #expect(writeCSV([#"{"a":""}"#, #"{"a":null}"#, #"{"a":"x"}"#]).csv == "a\n\"\"\n\"\"\nx\n")
     }
 
+    @Test func columnsAreNamedOnce() {
+        #expect(CSVTableOptions.parseColumns("a,store.city,b") == .success(["a", "store.city", "b"]))
+        #expect(CSVTableOptions.parseColumns("a,b,a") == .failure(CSVUsageError(#"column "a" is named twice"#)))
+    }
+
     @Test func headerOnlyWhenColumnsGivenAndNoRecords() {
         #expect(writeCSV([], columns: ["a", "b,c"]).csv == "a,\"b,c\"\n")
         #expect(writeCSV([]).csv == "")

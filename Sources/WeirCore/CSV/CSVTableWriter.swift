@@ -28,6 +28,21 @@ package struct CSVTableOptions: Sendable {
     package init() {}
 }
 
+extension CSVTableOptions {
+    /// Reads `--columns a,store.city,…`: the names in order, each at most once.
+    ///
+    /// A name given twice is a mistake (a CSV header with two equal names is ambiguous to
+    /// whoever reads it back), so it is refused rather than written as a second, empty column.
+    package static func parseColumns(_ text: String) -> Result<[String], CSVUsageError> {
+        let names = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        var seen = Set<String>()
+        for name in names where !seen.insert(name).inserted {
+            return .failure(CSVUsageError("column \(JSONWriter.string(.string(name))) is named twice"))
+        }
+        return .success(names)
+    }
+}
+
 /// Turns NDJSON records into CSV rows under one set of columns, sequentially.
 ///
 /// The columns are given up front or taken from the first record's (flattened) keys. Each
