@@ -37,8 +37,8 @@ let spec = StageSpec(
         .value("infer", "MODE", default: "numbers", help: "Types of undeclared fields: numbers (canonical JSON numbers become numbers), none (all strings), all (numbers, and true/false become booleans)."),
         .flag("decimal-comma", help: "Read numbers with a decimal comma (2,50 is 2.50; then 2.50 stays a string)."),
         .value("empty", "MODE", default: "string", help: "Empty fields become: string (\"\"), null, or omit (the key is left out)."),
-        .value("filename", "FIELD", help: "Add the input file's name under FIELD."),
-        .value("row", "FIELD", help: "Add the row number under FIELD (the header is row 1)."),
+        .value("filename", "FIELD", help: "Add the input file's name under FIELD (a column of that name is read as FIELD_2)."),
+        .value("row", "FIELD", help: "Add the row number under FIELD, the header being row 1 (a column of that name is read as FIELD_2)."),
     ],
     examples: [
         StageExample(
@@ -106,6 +106,9 @@ if let types = options.value("types") {
 }
 settings.conversion.filenameKey = options.value("filename")
 settings.conversion.rowKey = options.value("row")
+var givenColumns: [String]? = nil
+if case .given(let names) = settings.header { givenColumns = names }
+if let problem = settings.conversion.addedKeysProblem(columns: givenColumns) { invocation.usageError(problem) }
 
 let conversion = settings.conversion
 await invocation.runChunks(

@@ -9,6 +9,15 @@ import Testing
         #expect(CSVHeader.uniqueNames(["1", "", "1"]) == ["1", "2", "1_2"])
     }
 
+    /// `--row` and `--filename` keep the names they were given; a column of that name moves aside.
+    @Test func reservedNamesAreTakenFirst() {
+        let header = CSVHeader(names: ["row", "x", "", "row_2"], reserving: ["row", "3"])
+        #expect(header.names == ["row_3", "x", "3_2", "row_2"])
+        #expect(header.displacedColumns == ["row": "row_3", "3": "3_2"])
+        #expect(CSVHeader(names: ["a"], reserving: ["2"]).extraName(1) == "2_2")
+        #expect(CSVHeader(names: ["a", "b"], reserving: ["c"]).displacedColumns.isEmpty)
+    }
+
     /// 50,000 equal names once took minutes (each repeat tried `_2`, `_3`, … afresh).
     @Test func fiftyThousandEqualNames() {
         let names = CSVHeader.uniqueNames(Array(repeating: "a", count: 50_000))

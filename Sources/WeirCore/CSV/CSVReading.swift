@@ -171,25 +171,32 @@ package struct CSVInputFramer: RecordFramer {
             throw failure
         }
         let header: CSVHeader
+        let addedKeys = settings.conversion.addedKeys
+        let reserved = addedKeys.map(\.key)
         switch settings.header {
         case .firstRow:
-            header = CSVHeader.from(tokenizer)
+            header = CSVHeader.from(tokenizer, reserving: reserved)
             dataStart = offset + recordEnd
             nextRow = 2
         case .numbered:
-            header = .numbered(tokenizer.fields.count)
+            header = .numbered(tokenizer.fields.count, reserving: reserved)
             dataStart = offset
             nextRow = 1
         case .given(let names):
-            header = CSVHeader(names: names)
+            header = CSVHeader(names: names, reserving: reserved)
             dataStart = offset
             nextRow = 1
         }
         file = CSVFileContext(fileName: fileName, dialect: dialect, header: header)
+        let displayName = fileName == "-" ? "<stdin>" : fileName
+        for added in addedKeys {
+            guard let renamed = header.displacedColumns[added.key] else { continue }
+            SystemIO.printError("weir-from-csv: note: \(displayName) has a column \(JSONWriter.string(.string(added.key))), the name given to \(added.option); it is read as \(JSONWriter.string(.string(renamed)))")
+        }
         let missing = settings.conversion.declaredTypes.keys.filter { !header.names.contains($0) }.sorted()
         if !missing.isEmpty {
             let names = missing.map { JSONWriter.string(.string($0)) }.joined(separator: ", ")
-            SystemIO.printError("weir-from-csv: note: \(fileName == "-" ? "<stdin>" : fileName) has no column \(names) named in --types")
+            SystemIO.printError("weir-from-csv: note: \(displayName) has no column \(names) named in --types")
         }
         return true
     }
