@@ -11,6 +11,13 @@ let spec = StageSpec(
         deeper are written as compact JSON text. Strings are written as their text, numbers as \
         their literal (13911860366432393 and 1.10 unchanged), booleans as true and false.
 
+        A column holds the value at its dotted name, whatever it is in a given record: an \
+        object under a column of its own name (--columns user, or a user column that an \
+        earlier null or scalar made) is written there whole as JSON text, its members being \
+        no new keys. Where an object made columns (user.id, user.name), a later null or {} \
+        leaves them empty, while a string, number, boolean or array is a key that is not a \
+        column (see --new-keys), and the message says what it was and what it is now.
+
         Fields are quoted only when they must be (they hold the delimiter, a quote, a line \
         break, or start or end with a space or tab), or always with --quote-all. A one-column \
         row whose field is empty is written as "" so that it is not read back as a blank line.

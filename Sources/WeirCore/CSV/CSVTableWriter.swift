@@ -52,8 +52,20 @@ extension CSVTableOptions {
 /// ``write(_:into:)``, so the caller can say that the header already written lacks it
 /// (or rewrite the file when it can).
 ///
+/// A column is the value at its dotted path, whatever that value is in a given record. So
+/// an object under a column of its own name is written there whole, as compact JSON text
+/// (`--columns user` on `{"user":{"id":1}}`), and its members are not new keys; a value
+/// that changes shape between records is handled by what it became:
+/// - an object where a scalar (or `null`, or `{}`) made the column: its JSON text there;
+/// - `null` or `{}` where an object made columns (`user.id`, `user.name`): those fields
+///   are empty, as for a missing key;
+/// - a string, number, boolean or array where an object made columns: a key that is not a
+///   column, so a new column of its name with `append`, nothing with `ignore`, and with
+///   `error` a message saying what it was and what it is now.
+///
 /// Matching keys to columns is cheap in the common case where records share their key
-/// order: each entry first tries the column the same entry matched in the previous record.
+/// order: each entry first tries the column the same entry matched in the previous record,
+/// then a table of key hashes (no array is made of the key).
 package struct CSVTableWriter: ~Copyable {
     /// The settings.
     package let options: CSVTableOptions
@@ -69,7 +81,13 @@ package struct CSVTableWriter: ~Copyable {
     /// Every column's key bytes back to back; column `c` is at `columnKeyOffsets[c]..<[c + 1]`.
     private var columnKeyBytes = CSVByteBuffer(capacity: 1024)
     private var columnKeyOffsets: [Int] = [0]
-    private var columnLookup: [[UInt8]: Int] = [:]
+    /// Columns by the hash of their key; a column whose hash another already has (which
+    /// practically never happens) is found in ``collidingColumns`` instead.
+    private var columnsByHash: [Int: Int] = [:]
+    private var collidingColumns: [[UInt8]: Int] = [:]
+    /// How many columns lie under each dotted prefix (`store` and `store.geo` for
+    /// `store.geo.lat`): the keys whose value was an object that became columns.
+    private var objectColumnCounts: [[UInt8]: Int] = [:]
     private var columnsKnown = false
     private var previousMatches: [Int] = []
     private var slots: [Int] = []
@@ -118,16 +136,33 @@ package struct CSVTableWriter: ~Copyable {
         let firstRecord = !columnsKnown
         let columnsBefore = columns.count
         var failure: JSONError? = nil
-        let keyBase = flattener.keys.base
+        // Entries before this index belong to an object written whole into its own column.
+        var coveredEnd = 0
         for index in 0..<entryCount {
             let entry = flattener.entries[index]
-            let key = keyBase + entry.keyStart
+            let key = flattener.keys.base + entry.keyStart
             let keyLength = entry.keyEnd - entry.keyStart
             var column = previousMatches[index]
             if column < 0 || column >= columns.count || !columnKeyEquals(column, key, keyLength) {
-                column = columnLookup[Array(UnsafeBufferPointer(start: key, count: keyLength))] ?? -1
+                column = findColumn(key, keyLength)
             }
-            if column < 0 {
+            if entry.memberCount > 0 {
+                // A flattened object: whole in a column of its name, else only through its members.
+                guard column >= 0 else { continue }
+                flattener.materializeObject(index)
+                coveredEnd = max(coveredEnd, index + 1 + entry.memberCount)
+            } else if column < 0 {
+                if index < coveredEnd { continue }
+                if !firstRecord, options.newKeys != .ignore,
+                   let objectColumns = objectColumnCounts[Array(UnsafeBufferPointer(start: key, count: keyLength))] {
+                    // The key was an object whose members are columns.
+                    if entry.shape == .null || entry.shape == .object { continue }  // null or {}: those fields stay empty
+                    if options.newKeys == .error {
+                        let name = String(decoding: UnsafeBufferPointer(start: key, count: keyLength), as: UTF8.self)
+                        failure = shapeChangeError(key: name, columnCount: objectColumns, shape: entry.shape)
+                        break
+                    }
+                }
                 if firstRecord || options.newKeys == .append {
                     addColumn(Array(UnsafeBufferPointer(start: key, count: keyLength)))
                     column = columns.count - 1
@@ -168,6 +203,39 @@ package struct CSVTableWriter: ~Copyable {
         if options.header && !headerWritten && columnsKnown && !columns.isEmpty {
             fieldWriter.appendRow(columns, into: &output)
             headerWritten = true
+        }
+    }
+
+    /// The message for a key whose value was an object (with `columnCount` columns under
+    /// it) and here is a scalar or an array.
+    private func shapeChangeError(key: String, columnCount: Int, shape: CSVRecordFlattener.Shape) -> JSONError {
+        let prefix = key + "."
+        let under = columns.filter { $0.hasPrefix(prefix) }
+        var list = under.prefix(3).joined(separator: ", ")
+        if under.count > 3 { list += " and \(under.count - 3) more" }
+        let noun = columnCount == 1 ? "column" : "columns"
+        return JSONError(offset: 0, message: "key \(JSONWriter.string(.string(key))) was an object, with \(noun) \(list) in the header; here it is \(shape.description) (see --new-keys)")
+    }
+
+    /// The column whose key is `key[0..<length]`, or -1.
+    @inline(__always)
+    private func findColumn(_ key: UnsafePointer<UInt8>, _ length: Int) -> Int {
+        if let column = columnsByHash[Self.keyHash(key, length)], columnKeyEquals(column, key, length) { return column }
+        if collidingColumns.isEmpty { return -1 }
+        return collidingColumns[Array(UnsafeBufferPointer(start: key, count: length))] ?? -1
+    }
+
+    @inline(__always)
+    private static func keyHash(_ key: UnsafePointer<UInt8>, _ length: Int) -> Int {
+        var hasher = Hasher()
+        hasher.combine(bytes: UnsafeRawBufferPointer(start: key, count: length))
+        return hasher.finalize()
+    }
+
+    /// Calls `body` with each dotted prefix of `key` (`a` and `a.b` for `a.b.c`).
+    private static func forEachObjectPrefix(of key: [UInt8], _ body: ([UInt8]) -> Void) {
+        for (index, byte) in key.enumerated() where byte == UInt8(ascii: ".") && index > 0 {
+            body(Array(key[..<index]))
         }
     }
 
@@ -215,8 +283,10 @@ package struct CSVTableWriter: ~Copyable {
     }
 
     private mutating func addColumn(_ key: [UInt8]) {
-        columnLookup[key] = columns.count
         columnKeyBytes.append(key)
+        let hash = Self.keyHash(columnKeyBytes.base + columnKeyBytes.count - key.count, key.count)
+        if columnsByHash[hash] == nil { columnsByHash[hash] = columns.count } else { collidingColumns[key] = columns.count }
+        Self.forEachObjectPrefix(of: key) { objectColumnCounts[$0, default: 0] += 1 }
         columnKeyOffsets.append(columnKeyBytes.count)
         columns.append(String(decoding: key, as: UTF8.self))
         slots.append(-1)
@@ -225,7 +295,13 @@ package struct CSVTableWriter: ~Copyable {
     private mutating func removeLastColumn() {
         columnKeyOffsets.removeLast()
         let start = columnKeyOffsets[columnKeyOffsets.count - 1]
-        columnLookup[Array(UnsafeBufferPointer(start: columnKeyBytes.base + start, count: columnKeyBytes.count - start))] = nil
+        let key = Array(UnsafeBufferPointer(start: columnKeyBytes.base + start, count: columnKeyBytes.count - start))
+        let hash = Self.keyHash(columnKeyBytes.base + start, key.count)
+        if columnsByHash[hash] == columns.count - 1 { columnsByHash[hash] = nil } else { collidingColumns[key] = nil }
+        Self.forEachObjectPrefix(of: key) { prefix in
+            objectColumnCounts[prefix, default: 0] -= 1
+            if objectColumnCounts[prefix] == 0 { objectColumnCounts[prefix] = nil }
+        }
         columnKeyBytes.truncate(to: start)
         columns.removeLast()
         slots.removeLast()
