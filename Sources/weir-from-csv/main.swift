@@ -7,9 +7,10 @@ let spec = StageSpec(
         Reads CSV (RFC 4180) from each FILE in order and writes one JSON object per row, keyed \
         by the header row, like csvkit's csvjson or mlr --icsv --ojsonl cat, but streamed and \
         lossless. Quoted fields may hold delimiters, doubled quotes and line breaks; rows may \
-        end in \\n or \\r\\n; a byte order mark is ignored, a last row without a line break is \
-        still a row, and blank lines are skipped (write "" for an empty value in a one-column \
-        file).
+        end in \\n, \\r\\n or a \\r alone (old Mac files, read as Miller, xsv and Python's csv \
+        read them; inside quotes a \\r is data); a byte order mark is ignored, a last row \
+        without a line break is still a row, and blank lines are skipped (write "" for an \
+        empty value in a one-column file).
 
         A field becomes a JSON number only when its text already is one, written exactly as \
         it came: 13911860366432393 and 1.10 stay byte for byte, while 00742, +5, 1., 0x1F and \
@@ -59,7 +60,8 @@ let spec = StageSpec(
     ],
     notes: [
         (title: "Rows, lines and blank lines", text: """
-            Lines count every physical line of a file (preamble and blank lines included); rows \
+            Lines count every physical line of a file (preamble and blank lines included; a \
+            line ends in \\n, \\r\\n or a \\r alone, quoted or not); rows \
             count its records (the header is row 1, blank lines do not count), so a row with a \
             quoted line break spans two lines. A blank line is skipped rather than read as a row \
             of one empty field; weir-to-csv writes "" for such a row, so the round trip holds.

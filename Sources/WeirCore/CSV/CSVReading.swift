@@ -45,9 +45,12 @@ package final class CSVFileContext: Sendable {
     }
 }
 
-/// What travels with each chunk of a CSV file: the file's context, the number of the
-/// chunk's first row, and where its records start (after the preamble and header, which
-/// stay in the first chunk so that line numbers stay right).
+/// What travels with each chunk of a CSV file: the file's context, the numbers of the
+/// chunk's first row and line, and where its records start (after the preamble and
+/// header, which stay in the first chunk).
+///
+/// The line is counted here rather than taken from the reader's count of `\n`s, because a
+/// CSV line may also end in a `\r` alone.
 package struct CSVChunkContext: Sendable {
     /// The file's columns and dialect.
     package var file: CSVFileContext
@@ -55,6 +58,8 @@ package struct CSVChunkContext: Sendable {
     package var firstRow: Int
     /// Offset of the first record byte in the chunk.
     package var dataStart: Int
+    /// The physical line of the byte at `dataStart`.
+    package var firstLine: Int
 }
 
 /// Cuts CSV input into chunks of whole records for `weir-from-csv`, handling each file's
@@ -73,6 +78,11 @@ package struct CSVInputFramer: RecordFramer {
     private var file: CSVFileContext? = nil
     private var skippingFile = false
     private var nextRow = 1
+    /// The physical line at the start of the unconsumed input.
+    private var nextLine = 1
+    /// True when the bytes dropped by ``skipRecord(_:isEndOfInput:)`` ended in a `\r`, so a
+    /// `\n` that starts the next ones belongs to the same line break.
+    private var droppedCarriageReturn = false
     /// Offset in the current buffer where records start (the first chunk of a file only).
     private var dataStart = 0
 
@@ -91,6 +101,8 @@ package struct CSVInputFramer: RecordFramer {
         file = nil
         skippingFile = false
         nextRow = 1
+        nextLine = 1
+        droppedCarriageReturn = false
         dataStart = 0
         framer.reset()
     }
@@ -113,8 +125,11 @@ package struct CSVInputFramer: RecordFramer {
             framer.consume(upTo: end)
         }
         if end == 0 && dataStart == 0 { return FramedRecords(length: 0) }
-        let context = CSVChunkContext(file: file!, firstRow: nextRow, dataStart: dataStart)
-        nextRow += CSVRecordFramer.countRecords(in: UnsafeRawBufferPointer(rebasing: view[0..<end]), quote: settings.dialect.quote)
+        let startLines = dataStart > 0 ? CSVRecordFramer.countLineBreaks(in: UnsafeRawBufferPointer(rebasing: bytes[..<dataStart])) : 0
+        let context = CSVChunkContext(file: file!, firstRow: nextRow, dataStart: dataStart, firstLine: nextLine + startLines)
+        let counts = CSVRecordFramer.countRecords(in: UnsafeRawBufferPointer(rebasing: view[0..<end]), quote: settings.dialect.quote)
+        nextRow += counts.records
+        nextLine += startLines + counts.lines
         let length = dataStart + end
         dataStart = 0
         return FramedRecords(length: length, records: nil, fileContext: context)
@@ -128,7 +143,12 @@ package struct CSVInputFramer: RecordFramer {
             return bytes.count
         }
         dataStart = 0
-        guard let end = framer.skipRecord(bytes) else { return nil }
+        let end = framer.skipRecord(bytes, isEndOfInput: isEndOfInput)
+        let dropped = UnsafeRawBufferPointer(rebasing: bytes[..<(end ?? bytes.count)])
+        nextLine += CSVRecordFramer.countLineBreaks(in: dropped)
+        if droppedCarriageReturn, dropped.first == 0x0A { nextLine -= 1 }  // the `\n` of a `\r\n` cut in two
+        if !dropped.isEmpty { droppedCarriageReturn = dropped.last == 0x0D }
+        guard let end else { return nil }
         nextRow += 1
         return end
     }
@@ -139,10 +159,10 @@ package struct CSVInputFramer: RecordFramer {
         guard let base = bytes.baseAddress else { return false }
         var offset = 0
         for _ in 0..<settings.skipLines {
-            guard let lineFeed = CSVRecordFramer.firstIndex(of: 0x0A, in: base, from: offset, to: bytes.count) else {
+            guard let lineEnd = CSVRecordFramer.firstLineEnd(in: base, from: offset, to: bytes.count, isEndOfInput: isEndOfInput) else {
                 return false
             }
-            offset = lineFeed + 1
+            offset = lineEnd
         }
         let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
         var dialect = settings.dialect
@@ -237,9 +257,8 @@ package struct CSVToJSONTransform: ChunkTransform {
         }
         scratch.buffer.removeAll()
         chunk.bytes.withUnsafeBytes { all in
-            let firstLine = chunk.firstLine + LineCounter.count(UnsafeRawBufferPointer(rebasing: all[..<context.dataStart]))
             var tokenizer = CSVTokenizer(chunk: UnsafeRawBufferPointer(rebasing: all[context.dataStart...]), dialect: file.dialect,
-                                         classes: file.classes, firstLine: firstLine, firstRow: context.firstRow)
+                                         classes: file.classes, firstLine: context.firstLine, firstRow: context.firstRow)
             while true {
                 let problem: CSVError
                 var counted = false
