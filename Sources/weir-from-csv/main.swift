@@ -23,13 +23,19 @@ let spec = StageSpec(
         closing quote, a quoted field still open at the end of the input, and a row whose \
         field count differs from the header's (see --ragged). Messages give the file, line \
         and column, and the row (the header is row 1) and field; --reject keeps the raw row.
+
+        With --encoding utf-16, utf-16le or utf-16be, what the encoding cannot read is a bad \
+        record too, the row that holds it, with the byte offset in the file: an unpaired \
+        surrogate, a file that ends in the middle of a code unit, a byte order mark for the \
+        other byte order than declared, and U+0A00, a line feed with its bytes swapped (the \
+        file is in the other byte order). In the header or the --skip lines, it skips the file.
         """,
     options: [
         .value("delimiter", short: "d", "CHAR", default: ",", help: "The field delimiter: one ASCII character, or \\t, tab, comma, semicolon, pipe, space."),
         .flag("tsv", help: "Tab-separated input (the same as -d '\\t'); quoted fields still work."),
         .value("quote", "CHAR", default: "\"", help: "The quote character."),
         .flag("sniff", help: "Guess each file's delimiter (, tab ; | :) from its first rows."),
-        .value("encoding", "NAME", default: "utf-8", help: "The input's encoding: utf-8, latin1, windows-1252, utf-16 (byte order mark or little-endian), utf-16le, utf-16be."),
+        .value("encoding", "NAME", default: "utf-8", help: "The input's encoding: utf-8, latin1, windows-1252, utf-16 (by its byte order mark, else little-endian unless it starts 00 xx), utf-16le, utf-16be."),
         .flag("no-header", help: "The first row is data; columns are named 1, 2, …."),
         .value("columns", "NAMES", help: "Name the columns a,b,c; the first row is data (add --skip 1 to drop a header)."),
         .value("skip", "N", default: "0", help: "Skip N lines at the start of each file (a preamble) before the header."),
@@ -89,6 +95,7 @@ let encodingName = options.value("encoding") ?? "utf-8"
 guard let encoding = CSVEncoding(label: encodingName) else {
     invocation.usageError("unknown encoding '\(encodingName)' (utf-8, latin1, windows-1252, utf-16, utf-16le, utf-16be)")
 }
+if encoding != .utf8 { settings.transcodedFrom = encoding }
 if let columns = options.value("columns") {
     let names = columns.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
     settings.header = .given(names)
@@ -115,7 +122,7 @@ if let problem = settings.conversion.addedKeysProblem(columns: givenColumns) { i
 let conversion = settings.conversion
 await invocation.runChunks(
     framer: CSVInputFramer(settings: settings),
-    decoder: encoding == .utf8 ? nil : CSVInputDecoder(encoding)
+    decoder: settings.transcodedFrom.map(CSVInputDecoder.init)
 ) {
     CSVToJSONTransform(options: conversion)
 }

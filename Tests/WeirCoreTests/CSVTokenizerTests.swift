@@ -73,6 +73,31 @@ import Testing
         #expect(tokenizeCSV(Array("é,日本,🙂\n".utf8)).rows == [["é", "日本", "🙂"]])
     }
 
+    /// In transcoded input, a marker says what could not be read; in UTF-8 input 0xFF is just invalid.
+    @Test func transcodingProblemsAreReportedWhereTheyWere() throws {
+        var input = Array("a,b\n1,".utf8)
+        CSVTranscodingProblem(.unpairedHighSurrogate, offset: 12).appendMarker(into: &input)
+        input += Array("x\n2,y\n".utf8)
+        var messages: [String] = []
+        var rows: [[String]] = []
+        for encoding in [CSVEncoding.utf16LE, nil] {
+            input.withUnsafeBytes { bytes in
+                var tokenizer = CSVTokenizer(chunk: bytes, dialect: .csv, transcodedFrom: encoding)
+                while true {
+                    do throws(CSVError) {
+                        guard try tokenizer.nextRecord() else { break }
+                        rows.append(tokenizer.fields.map { $0.text(in: bytes, quote: 0x22) })
+                    } catch {
+                        messages.append("\(error.line):\(error.column): field \(error.field): \(error.message)")
+                    }
+                }
+            }
+        }
+        #expect(messages == ["2:3: field 2: not utf-16le: a high surrogate without a low one after it (byte 12 of the file)",
+                             "2:3: field 2: invalid UTF-8 (byte 0xFF)"])
+        #expect(rows == [["a", "b"], ["2", "y"], ["a", "b"], ["2", "y"]])
+    }
+
     @Test func lineAndRowCountingSkipsBlankLines() throws {
         let input = "h\n\n1\n\"2\n\"\n\nx\"\n"
         let result = tokenizeCSV(Array(input.utf8))

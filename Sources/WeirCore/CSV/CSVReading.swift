@@ -18,6 +18,8 @@ package struct CSVReadSettings: Sendable {
     package var header: CSVHeaderSource = .firstRow
     /// Physical lines to skip at the start of each file before the header (a preamble).
     package var skipLines = 0
+    /// The encoding the input is transcoded from (nil: UTF-8, read as it is).
+    package var transcodedFrom: CSVEncoding? = nil
     /// Types, empty fields, ragged rows, provenance.
     package var conversion = CSVConversionOptions()
 
@@ -35,13 +37,16 @@ package final class CSVFileContext: Sendable {
     package let classes: CSVByteClasses
     /// The columns.
     package let header: CSVHeader
+    /// The encoding the file is transcoded from (nil: UTF-8 as it is).
+    package let transcodedFrom: CSVEncoding?
 
     /// A context for one file.
-    package init(fileName: String, dialect: CSVDialect, header: CSVHeader) {
+    package init(fileName: String, dialect: CSVDialect, header: CSVHeader, transcodedFrom: CSVEncoding? = nil) {
         self.fileName = fileName
         self.dialect = dialect
         self.classes = CSVByteClasses(dialect)
         self.header = header
+        self.transcodedFrom = transcodedFrom
     }
 }
 
@@ -153,6 +158,20 @@ package struct CSVInputFramer: RecordFramer {
         return end
     }
 
+    /// Reports what the transcoder could not read in the preamble lines, which are skipped
+    /// unread, as it would be reported in the header (a file read in the wrong byte order
+    /// might otherwise vanish into a preamble with no line break in it).
+    private mutating func checkPreamble(_ preamble: UnsafeRawBufferPointer) throws(RecordError) {
+        guard let encoding = settings.transcodedFrom, let base = preamble.baseAddress,
+              let index = CSVRecordFramer.firstIndex(of: 0xFF, in: base, from: 0, to: preamble.count),
+              let problem = CSVTranscodingProblem(marker: preamble, at: index) else { return }
+        skippingFile = true
+        let lineStart = CSVRecordFramer.lastLineBreak(in: base, from: 0, to: index).map { $0 + 1 } ?? 0
+        var failure = RecordError("in the preamble: \(problem.message(encoding)) (the rest of this file is skipped)", column: index - lineStart + 1)
+        failure.absoluteLine = 1 + CSVRecordFramer.countLineBreaks(in: UnsafeRawBufferPointer(rebasing: preamble[..<index]))
+        throw failure
+    }
+
     /// Reads the preamble, dialect and header at the start of a file; false when more
     /// input is needed (or, at its end, when the file holds no record at all).
     private mutating func readFileStart(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) throws(RecordError) -> Bool {
@@ -160,10 +179,12 @@ package struct CSVInputFramer: RecordFramer {
         var offset = 0
         for _ in 0..<settings.skipLines {
             guard let lineEnd = CSVRecordFramer.firstLineEnd(in: base, from: offset, to: bytes.count, isEndOfInput: isEndOfInput) else {
+                if isEndOfInput { try checkPreamble(bytes) }
                 return false
             }
             offset = lineEnd
         }
+        try checkPreamble(UnsafeRawBufferPointer(rebasing: bytes[..<offset]))
         let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
         var dialect = settings.dialect
         if settings.sniff {
@@ -181,7 +202,8 @@ package struct CSVInputFramer: RecordFramer {
         }
         // Tokenize the first record: the header, or the width of numbered columns.
         let firstLine = 1 + settings.skipLines
-        var tokenizer = CSVTokenizer(chunk: UnsafeRawBufferPointer(rebasing: rest[..<recordEnd]), dialect: dialect, firstLine: firstLine)
+        var tokenizer = CSVTokenizer(chunk: UnsafeRawBufferPointer(rebasing: rest[..<recordEnd]), dialect: dialect, firstLine: firstLine,
+                                     transcodedFrom: settings.transcodedFrom)
         do throws(CSVError) {
             _ = try tokenizer.nextRecord()
         } catch {
@@ -207,7 +229,7 @@ package struct CSVInputFramer: RecordFramer {
             dataStart = offset
             nextRow = 1
         }
-        file = CSVFileContext(fileName: fileName, dialect: dialect, header: header)
+        file = CSVFileContext(fileName: fileName, dialect: dialect, header: header, transcodedFrom: settings.transcodedFrom)
         let displayName = fileName == "-" ? "<stdin>" : fileName
         for added in addedKeys {
             guard let renamed = header.displacedColumns[added.key] else { continue }
@@ -258,7 +280,8 @@ package struct CSVToJSONTransform: ChunkTransform {
         scratch.buffer.removeAll()
         chunk.bytes.withUnsafeBytes { all in
             var tokenizer = CSVTokenizer(chunk: UnsafeRawBufferPointer(rebasing: all[context.dataStart...]), dialect: file.dialect,
-                                         classes: file.classes, firstLine: context.firstLine, firstRow: context.firstRow)
+                                         classes: file.classes, firstLine: context.firstLine, firstRow: context.firstRow,
+                                         transcodedFrom: file.transcodedFrom)
             while true {
                 let problem: CSVError
                 var counted = false
@@ -303,7 +326,13 @@ package struct CSVToJSONTransform: ChunkTransform {
         message += ": " + error.message
         let position = RecordPosition(fileName: fileName, line: tokenizer.recordLine, fileContext: context)
         let recordError = RecordError(message, column: error.column, lineOffset: error.line - tokenizer.recordLine)
-        return output.report(recordError, at: position, input: tokenizer.recordText)
+        guard context.file.transcodedFrom != nil, tokenizer.recordText.contains(0xFF) else {
+            return output.report(recordError, at: position, input: tokenizer.recordText)
+        }
+        // What could not be transcoded shows as U+FFFD rather than as the marker's bytes.
+        return CSVTranscodingProblem.replacingMarkers(in: tokenizer.recordText).withUnsafeBytes { input in
+            output.report(recordError, at: position, input: input)
+        }
     }
 }
 
@@ -321,12 +350,9 @@ package struct CSVInputDecoder: InputDecoder {
         transcoder.beginFile()
     }
 
-    /// Appends the UTF-8 form of `bytes` to `output`.
-    package mutating func decode(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool, into output: inout [UInt8]) throws(RecordError) {
-        do throws(CSVTranscodingError) {
-            try transcoder.transcode(bytes, isEndOfInput: isEndOfInput, into: &output)
-        } catch {
-            throw RecordError("cannot read the input as \(transcoder.encoding.rawValue): \(error.message) at byte \(error.offset)")
-        }
+    /// Appends the UTF-8 form of `bytes` to `output`; what cannot be read is marked in it
+    /// for the tokenizer to report (see ``CSVTranscodingProblem``), so this never throws.
+    package mutating func decode(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool, into output: inout [UInt8]) {
+        transcoder.transcode(bytes, isEndOfInput: isEndOfInput, into: &output)
     }
 }

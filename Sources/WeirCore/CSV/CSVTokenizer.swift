@@ -107,6 +107,8 @@ package struct CSVTokenizer {
     package let chunk: UnsafeRawBufferPointer
     /// The delimiter and quote.
     package let dialect: CSVDialect
+    /// The encoding the chunk was transcoded from, when it was (its problems are marked in it).
+    package let transcodedFrom: CSVEncoding?
     private let classes: CSVByteClasses
     private let delimiterNeedsEscape: Bool
 
@@ -129,10 +131,13 @@ package struct CSVTokenizer {
     package private(set) var line: Int
 
     /// A tokenizer over `chunk`, whose first byte is on line `firstLine` and whose first
-    /// record is row `firstRow`.
-    package init(chunk: UnsafeRawBufferPointer, dialect: CSVDialect, classes: CSVByteClasses? = nil, firstLine: Int = 1, firstRow: Int = 1) {
+    /// record is row `firstRow`; `transcodedFrom` names the encoding of input that
+    /// ``CSVTranscoder`` turned into the chunk.
+    package init(chunk: UnsafeRawBufferPointer, dialect: CSVDialect, classes: CSVByteClasses? = nil, firstLine: Int = 1, firstRow: Int = 1,
+                 transcodedFrom: CSVEncoding? = nil) {
         self.chunk = chunk
         self.dialect = dialect
+        self.transcodedFrom = transcodedFrom
         self.classes = classes ?? CSVByteClasses(dialect)
         self.delimiterNeedsEscape = dialect.delimiter < 0x20 || dialect.delimiter == 0x22 || dialect.delimiter == 0x5C || dialect.delimiter == 0x7F
         self.line = firstLine
@@ -236,7 +241,7 @@ package struct CSVTokenizer {
                     case CSVByteClasses.nonASCII:
                         let length = UTF8Validation.sequenceLength(chunk, at: index)
                         if length == 0 {
-                            throw failRecord("invalid UTF-8 (\(describeByte(bytes[index])))", at: index, newlinesBefore: newlinesInQuotes)
+                            throw failRecord(invalidTextMessage(at: index), at: index, newlinesBefore: newlinesInQuotes)
                         }
                         index += length
                     case CSVByteClasses.delimiter:
@@ -281,7 +286,7 @@ package struct CSVTokenizer {
                     case CSVByteClasses.nonASCII:
                         let length = UTF8Validation.sequenceLength(chunk, at: index)
                         if length == 0 {
-                            throw failRecord("invalid UTF-8 (\(describeByte(bytes[index])))", at: index, newlinesBefore: newlinesInQuotes)
+                            throw failRecord(invalidTextMessage(at: index), at: index, newlinesBefore: newlinesInQuotes)
                         }
                         index += length
                     default:
@@ -353,6 +358,13 @@ package struct CSVTokenizer {
     private func isLineBreak(at index: Int) -> Bool {
         let byte = chunk[index]
         return byte == 0x0A || (byte == 0x0D && (index + 1 == chunk.count || chunk[index + 1] != 0x0A))
+    }
+
+    /// What is wrong with the byte at `index`, which does not start valid UTF-8: what the
+    /// transcoder could not read there, when it marked it so, or else invalid UTF-8.
+    private func invalidTextMessage(at index: Int) -> String {
+        if let transcodedFrom, let problem = CSVTranscodingProblem(marker: chunk, at: index) { return problem.message(transcodedFrom) }
+        return "invalid UTF-8 (\(describeByte(chunk[index])))"
     }
 
     /// Builds the error for a problem at `offset`, and moves past the bad record.
