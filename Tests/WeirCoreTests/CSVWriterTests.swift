@@ -144,6 +144,15 @@ import Testing
             == [#"key "a.b" was an object, with column a.b.c in the header; here it is a boolean (see --new-keys)"#])
     }
 
+    /// A record that fails forgets the columns it added, and their keys are looked up afresh.
+    @Test func aFailedRecordAddsNoColumns() {
+        let appended = writeCSV([#"{"a":1}"#, #"{"a":2,"b":3,"b":4}"#, #"{"b":5,"a":6}"#, #"{"b":7}"#],
+                                options: { var o = CSVTableOptions(); o.newKeys = .append; return o }())
+        #expect(appended.csv == "a\n1\n6,5\n,7\n")
+        #expect(appended.errors.count == 1)
+        #expect(appended.added == ["b"])
+    }
+
     @Test func collisionsAndBadRecords() {
         let result = writeCSV([#"{"a.b":1,"a":{"b":2}}"#, "[1,2]", #"{"a.b":3}"#, "{bad"])
         #expect(result.csv == "a.b\n3\n")

@@ -85,6 +85,9 @@ package struct CSVTableWriter: ~Copyable {
     /// practically never happens) is found in ``collidingColumns`` instead.
     private var columnsByHash: [Int: Int] = [:]
     private var collidingColumns: [[UInt8]: Int] = [:]
+    /// Rules out most keys that are no column before they are hashed (on every record, each
+    /// nested object's own entry is looked up, and usually is no column).
+    private var columnFilter = KeyFilter()
     /// How many columns lie under each dotted prefix (`store` and `store.geo` for
     /// `store.geo.lat`): the keys whose value was an object that became columns.
     private var objectColumnCounts: [[UInt8]: Int] = [:]
@@ -220,6 +223,7 @@ package struct CSVTableWriter: ~Copyable {
     /// The column whose key is `key[0..<length]`, or -1.
     @inline(__always)
     private func findColumn(_ key: UnsafePointer<UInt8>, _ length: Int) -> Int {
+        guard columnFilter.mayContain(key, length) else { return -1 }
         if let column = columnsByHash[Self.keyHash(key, length)], columnKeyEquals(column, key, length) { return column }
         if collidingColumns.isEmpty { return -1 }
         return collidingColumns[Array(UnsafeBufferPointer(start: key, count: length))] ?? -1
@@ -286,6 +290,7 @@ package struct CSVTableWriter: ~Copyable {
         columnKeyBytes.append(key)
         let hash = Self.keyHash(columnKeyBytes.base + columnKeyBytes.count - key.count, key.count)
         if columnsByHash[hash] == nil { columnsByHash[hash] = columns.count } else { collidingColumns[key] = columns.count }
+        columnFilter.insert(columnKeyBytes.base + columnKeyBytes.count - key.count, key.count)
         Self.forEachObjectPrefix(of: key) { objectColumnCounts[$0, default: 0] += 1 }
         columnKeyOffsets.append(columnKeyBytes.count)
         columns.append(String(decoding: key, as: UTF8.self))
@@ -305,6 +310,33 @@ package struct CSVTableWriter: ~Copyable {
         columnKeyBytes.truncate(to: start)
         columns.removeLast()
         slots.removeLast()
+        columnFilter = KeyFilter()
+        for column in columns.indices {
+            columnFilter.insert(columnKeyBytes.base + columnKeyOffsets[column], columnKeyOffsets[column + 1] - columnKeyOffsets[column])
+        }
+    }
+
+    /// A set of 256 bits, one per fingerprint of a key (its length, first and last byte):
+    /// a key whose bit is clear is surely not in the set; one whose bit is set may be.
+    private struct KeyFilter {
+        private var words = SIMD4<UInt64>(repeating: 0)
+
+        @inline(__always)
+        private static func fingerprint(_ key: UnsafePointer<UInt8>, _ length: Int) -> Int {
+            guard length > 0 else { return 0 }
+            return (length &+ Int(key[0]) &* 7 &+ Int(key[length - 1]) &* 31) & 255
+        }
+
+        mutating func insert(_ key: UnsafePointer<UInt8>, _ length: Int) {
+            let bit = Self.fingerprint(key, length)
+            words[bit >> 6] |= 1 << UInt64(bit & 63)
+        }
+
+        @inline(__always)
+        func mayContain(_ key: UnsafePointer<UInt8>, _ length: Int) -> Bool {
+            let bit = Self.fingerprint(key, length)
+            return words[bit >> 6] & (1 << UInt64(bit & 63)) != 0
+        }
     }
 }
 
