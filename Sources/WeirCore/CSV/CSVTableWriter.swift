@@ -156,13 +156,12 @@ package struct CSVTableWriter: ~Copyable {
                 coveredEnd = max(coveredEnd, index + 1 + entry.memberCount)
             } else if column < 0 {
                 if index < coveredEnd { continue }
-                if !firstRecord, options.newKeys != .ignore,
-                   let objectColumns = objectColumnCounts[Array(UnsafeBufferPointer(start: key, count: keyLength))] {
+                if !firstRecord, options.newKeys != .ignore, objectColumnCounts[Array(UnsafeBufferPointer(start: key, count: keyLength))] != nil {
                     // The key was an object whose members are columns.
                     if entry.shape == .null || entry.shape == .object { continue }  // null or {}: those fields stay empty
                     if options.newKeys == .error {
                         let name = String(decoding: UnsafeBufferPointer(start: key, count: keyLength), as: UTF8.self)
-                        failure = shapeChangeError(key: name, columnCount: objectColumns, shape: entry.shape)
+                        failure = shapeChangeError(key: name, shape: entry.shape)
                         break
                     }
                 }
@@ -209,14 +208,14 @@ package struct CSVTableWriter: ~Copyable {
         }
     }
 
-    /// The message for a key whose value was an object (with `columnCount` columns under
-    /// it) and here is a scalar or an array.
-    private func shapeChangeError(key: String, columnCount: Int, shape: CSVRecordFlattener.Shape) -> JSONError {
+    /// The message for a key whose value was an object, with columns under it, and here
+    /// is a scalar or an array.
+    private func shapeChangeError(key: String, shape: CSVRecordFlattener.Shape) -> JSONError {
         let prefix = key + "."
         let under = columns.filter { $0.hasPrefix(prefix) }
         var list = under.prefix(3).joined(separator: ", ")
         if under.count > 3 { list += " and \(under.count - 3) more" }
-        let noun = columnCount == 1 ? "column" : "columns"
+        let noun = under.count == 1 ? "column" : "columns"
         return JSONError(offset: 0, message: "key \(JSONWriter.string(.string(key))) was an object, with \(noun) \(list) in the header; here it is \(shape.description) (see --new-keys)")
     }
 
@@ -310,10 +309,7 @@ package struct CSVTableWriter: ~Copyable {
         columnKeyBytes.truncate(to: start)
         columns.removeLast()
         slots.removeLast()
-        columnFilter = KeyFilter()
-        for column in columns.indices {
-            columnFilter.insert(columnKeyBytes.base + columnKeyOffsets[column], columnKeyOffsets[column + 1] - columnKeyOffsets[column])
-        }
+        // The column's bit stays set in `columnFilter`: that only costs a hash lookup now and then.
     }
 
     /// A set of 256 bits, one per fingerprint of a key (its length, first and last byte):
