@@ -135,10 +135,7 @@ package struct CSVRecordFramer: Sendable {
         while let lineBreak = firstLineBreak(in: base, from: position, to: bytes.count) {
             odd = odd != hasOddCount(of: quote, in: base, from: position, to: lineBreak)
             position = lineBreak + 1
-            if odd || !endsLine(base, at: lineBreak, count: bytes.count, isEndOfInput: true) { continue }
-            if lineBreak + 1 == bytes.count && !isEndOfInput && base.load(fromByteOffset: lineBreak, as: UInt8.self) == 0x0D {
-                return nil  // a `\n` may follow
-            }
+            if odd || !endsLine(base, at: lineBreak, count: bytes.count, isEndOfInput: isEndOfInput) { continue }
             if !isBlank(base, recordStart, lineBreak) { return lineBreak + 1 }
             recordStart = lineBreak + 1
         }
@@ -153,9 +150,7 @@ package struct CSVRecordFramer: Sendable {
         var position = from
         while let lineBreak = firstLineBreak(in: base, from: position, to: to) {
             position = lineBreak + 1
-            guard endsLine(base, at: lineBreak, count: to, isEndOfInput: true) else { continue }
-            if lineBreak + 1 == to && !isEndOfInput && base.load(fromByteOffset: lineBreak, as: UInt8.self) == 0x0D { return nil }
-            return lineBreak + 1
+            if endsLine(base, at: lineBreak, count: to, isEndOfInput: isEndOfInput) { return lineBreak + 1 }
         }
         return nil
     }
