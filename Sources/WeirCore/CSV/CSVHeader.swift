@@ -24,7 +24,7 @@ package struct CSVHeader: Sendable, Equatable {
     /// A header with the given names, made unique and kept clear of `reservedNames`.
     package init(names rawNames: [String], reserving reservedNames: [String] = []) {
         let filled = Self.filledNames(rawNames)
-        let names = Self.uniqueNames(filled, reserving: reservedNames)
+        let names = Self.uniqueFilledNames(filled, reserving: reservedNames)
         self.names = names
         self.reservedNames = reservedNames
         var displaced: [String: String] = [:]
@@ -94,7 +94,11 @@ package struct CSVHeader: Sendable, Equatable {
     /// rather than trying `_2`, `_3`, … afresh for each: a suffix passed over once stays
     /// unusable, since names only ever become taken.
     package static func uniqueNames(_ rawNames: [String], reserving reservedNames: [String] = []) -> [String] {
-        let filled = filledNames(rawNames)
+        uniqueFilledNames(filledNames(rawNames), reserving: reservedNames)
+    }
+
+    /// ``uniqueNames(_:reserving:)`` for names that have no empty one left.
+    private static func uniqueFilledNames(_ filled: [String], reserving reservedNames: [String]) -> [String] {
         let given = Set(filled).union(reservedNames)
         var taken = Set(reservedNames)
         var nextSuffix: [String: Int] = [:]
