@@ -15,6 +15,13 @@ let spec = StageSpec(
         deeper are written as compact JSON text. Strings are written as their text, numbers as \
         their literal (13911860366432393 and 1.10 unchanged), booleans as true and false.
 
+        A column holds the value at its dotted name, whatever it is in a given record: an \
+        object under a column of its own name (--columns user, or a user column that an \
+        earlier null or scalar made) is written there whole as JSON text, its members being \
+        no new keys. Where an object made columns (user.id, user.name), a later null or {} \
+        leaves them empty, while a string, number, boolean or array is a key that is not a \
+        column (see --new-keys), and the message says what it was and what it is now.
+
         Fields are quoted only when they must be (they hold the delimiter, a quote, a line \
         break, or start or end with a space or tab), or always with --quote-all. A one-column \
         row whose field is empty is written as "" so that it is not read back as a blank line.
@@ -28,7 +35,7 @@ let spec = StageSpec(
         is not a valid JSON object, or whose dotted keys collide, is a bad record.
         """,
     options: [
-        .value("columns", "NAMES", help: "The columns, comma-separated, in order (dotted names reach into nested objects)."),
+        .value("columns", "NAMES", help: "The columns, comma-separated, in order, each named once (dotted names reach into nested objects)."),
         .value("new-keys", "MODE", default: "error (ignore with --columns)", help: "Keys that are not columns: error, ignore, or append a column."),
         .value("flatten-depth", "N", default: "all", help: "Levels of nested objects flattened into dotted names, \(ParsedOptions.rangeText(flattenDepthRange)) or all; deeper objects are written as JSON text (0: none)."),
         .flag("quote-all", help: "Quote every field."),
@@ -78,7 +85,12 @@ table.header = !options.flag("no-header")
 if let depth = options.value("flatten-depth"), depth != "all" {
     table.flattenDepth = invocation.integer("flatten-depth", default: 0, range: flattenDepthRange)
 }
-let columns = options.value("columns").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+let columns = options.value("columns").map { text in
+    switch CSVTableOptions.parseColumns(text) {
+    case .success(let names): return names
+    case .failure(let error): invocation.usageError("--columns: \(error.message)")
+    }
+}
 let newKeys = invocation.checked { () throws(UsageError) in
     try options.choice("new-keys", CSVNewKeysPolicy.allCases.map(\.rawValue), default: columns == nil ? "error" : "ignore")
 }
