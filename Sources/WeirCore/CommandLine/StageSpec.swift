@@ -20,6 +20,8 @@ package struct StageSpec: Sendable {
     package var commonOptions: [OptionSpec]
     /// Extra man page sections (title, text).
     package var notes: [(title: String, text: String)]
+    /// True when arguments such as `-5` are operands (numbers), not options (`weir-seq -3 -1`).
+    package var negativeNumbersAreOperands: Bool
 
     /// The executable's name, `weir-NAME`.
     package var executableName: String { "weir-\(name)" }
@@ -32,7 +34,8 @@ package struct StageSpec: Sendable {
         options: [OptionSpec] = [],
         examples: [StageExample] = [],
         commonOptions: [OptionSpec] = CommonOptions.all,
-        notes: [(title: String, text: String)] = []
+        notes: [(title: String, text: String)] = [],
+        negativeNumbersAreOperands: Bool = false
     ) {
         self.name = name
         self.summary = summary
@@ -42,6 +45,7 @@ package struct StageSpec: Sendable {
         self.examples = examples
         self.commonOptions = commonOptions
         self.notes = notes
+        self.negativeNumbersAreOperands = negativeNumbersAreOperands
     }
 
     /// The stage's options followed by the common ones.
