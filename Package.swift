@@ -11,6 +11,7 @@ let stages: [(name: String, usesExpressions: Bool)] = [
     ("weir-map", true),
     ("weir-from-csv", false),
     ("weir-to-csv", false),
+    ("weir-seq", true),
 ]
 
 let optimize: [SwiftSetting] = [
