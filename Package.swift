@@ -12,6 +12,7 @@ let stages: [(name: String, usesExpressions: Bool)] = [
     ("weir-from-csv", false),
     ("weir-to-csv", false),
     ("weir-seq", true),
+    ("weir-head", true),
 ]
 
 let optimize: [SwiftSetting] = [
