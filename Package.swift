@@ -13,6 +13,7 @@ let stages: [(name: String, usesExpressions: Bool)] = [
     ("weir-to-csv", false),
     ("weir-seq", true),
     ("weir-head", true),
+    ("weir-tail", true),
 ]
 
 let optimize: [SwiftSetting] = [
