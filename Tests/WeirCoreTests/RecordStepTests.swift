@@ -82,5 +82,33 @@ import Testing
         #expect(outcome.counts.read == (errors == .fail ? 2 : 3))
         #expect(outcome.counts.written + outcome.counts.dropped + outcome.counts.bad == outcome.counts.read)
         #expect(String(decoding: try Data(contentsOf: output), as: UTF8.self) == "{\"a\":1}\n")
+        #expect(outcome.counts.bytesWritten == 8)
+    }
+
+    /// Holds every record back and writes only the last one at the end.
+    struct Last: RecordStep {
+        var last: [UInt8] = []
+        mutating func take(_ record: UnsafeRawBufferPointer, output: inout StepOutput) throws(IOError) {
+            if !last.isEmpty { output.drop() }
+            last = Array(record)
+        }
+        mutating func finish(output: inout StepOutput) throws(IOError) {
+            if !last.isEmpty { try output.emit(last) }
+        }
+    }
+
+    @Test func bytesWrittenAreWhatTheStepWrote() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weir-step-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let input = directory.appendingPathComponent("in.ndjson"), output = directory.appendingPathComponent("out.ndjson")
+        try Data((1...5000).map { "{\"n\":\($0)}\n" }.joined().utf8).write(to: input)
+        let runtime = StageRuntime(configuration: configuration(output: output, errors: .fail), executableName: "weir-test")
+        let source = FileSequenceSource(paths: [input.path], framer: LineFramer(), maxRecordBytes: 1 << 20)
+        let outcome = await runtime.run(source: source, sink: RecordStepSink(Last())) { RecordChunkTransform(Compact()) }
+        #expect(outcome.status == 0)
+        #expect(String(decoding: try Data(contentsOf: output), as: UTF8.self) == "{\"n\":5000}\n")
+        #expect(outcome.counts.bytesWritten == 11)
+        #expect(outcome.counts.written == 1 && outcome.counts.dropped == 4999)
     }
 }

@@ -45,6 +45,9 @@ package struct SinkReport {
     package var isSatisfied = false
     /// Extra counts for `--stats` (`"files": 12`), by name, in the order first set.
     package var statistics: [(name: String, value: Int)] = []
+    /// The bytes the sink wrote since its last report, for a sink that does not write what it
+    /// is given (one that holds records back or drops them); nil counts the bytes it was given.
+    package var bytesWritten: Int? = nil
 
     package init() {}
 
@@ -115,6 +118,7 @@ package struct StepOutput {
     package mutating func flush() throws(IOError) {
         guard !buffer.isEmpty else { return }
         try target.write(buffer)
+        report.bytesWritten = (report.bytesWritten ?? 0) + buffer.count
         buffer.removeAll(keepingCapacity: true)
     }
 
@@ -182,6 +186,7 @@ package struct RecordStepSink<Step: RecordStep>: OutputSink {
         report.dropped += pending.dropped
         report.problems += pending.problems
         report.added += pending.added
+        report.bytesWritten = (report.bytesWritten ?? 0) + (pending.bytesWritten ?? 0)
         report.isSatisfied = report.isSatisfied || pending.isSatisfied
         let satisfied = pending.isSatisfied
         pending = SinkReport()

@@ -320,6 +320,7 @@ struct OrderedWriter<Sink: OutputSink> {
         do throws(IOError) {
             try sink.write(bytes, to: output)
             counts.bytesWritten += bytes.count
+            bytesHandedToSink += bytes.count
             takeSinkReport()
         } catch {
             fail(error)
@@ -327,9 +328,14 @@ struct OrderedWriter<Sink: OutputSink> {
     }
 
     /// Takes in what the sink has to report: drops, bad records, satisfaction, statistics.
+    /// Bytes given to the sink since its last report (see ``SinkReport/bytesWritten``).
+    private var bytesHandedToSink = 0
+
     private mutating func takeSinkReport() {
         var report = SinkReport()
         sink.report(into: &report)
+        if let written = report.bytesWritten { counts.bytesWritten += written - bytesHandedToSink }
+        bytesHandedToSink = 0
         counts.dropped += report.dropped
         counts.written -= min(counts.written, report.dropped + report.problems.count)
         counts.outputs -= min(counts.outputs, report.dropped + report.problems.count)
