@@ -139,8 +139,10 @@ package struct DecimalCounter: Sendable {
     /// The step's magnitude in the same layout (the point at the same distance from the end).
     private let step: [UInt8]
     private let stepIsNegative: Bool
-    /// The bound, in the same layout; nil counts forever.
-    private let limit: (isNegative: Bool, text: [UInt8])?
+    /// The bound's magnitude, in the same layout (unused when counting forever).
+    private let limitText: [UInt8]
+    private let limitIsNegative: Bool
+    private let hasLimit: Bool
     /// True once the value went past the bound.
     package private(set) var isFinished = false
 
@@ -156,10 +158,10 @@ package struct DecimalCounter: Sendable {
         self.step = DecimalText.layout(step.rescaled(to: scale, roundingUp: false).digits, scale: scale)
         stepIsNegative = step.isNegative
         // Values are multiples of 10^-scale: a bound with more digits rounds toward the start.
-        limit = last.map { last in
-            let bound = last.rescaled(to: scale, roundingUp: step.isNegative)
-            return (bound.isNegative, DecimalText.layout(bound.digits, scale: scale))
-        }
+        let bound = last?.rescaled(to: scale, roundingUp: step.isNegative)
+        hasLimit = bound != nil
+        limitIsNegative = bound?.isNegative ?? false
+        limitText = bound.map { DecimalText.layout($0.digits, scale: scale) } ?? []
         isFinished = isPastLimit
     }
 
@@ -221,7 +223,7 @@ package struct DecimalCounter: Sendable {
             subtractFromStep()
             isNegative = stepIsNegative
         }
-        if limit != nil, isPastLimit { isFinished = true }
+        if hasLimit, isPastLimit { isFinished = true }
     }
 
     /// True when the magnitude is zero (`0`, `0.00`).
@@ -231,12 +233,12 @@ package struct DecimalCounter: Sendable {
     }
 
     private var isPastLimit: Bool {
-        guard let limit else { return false }
+        guard hasLimit else { return false }
         let order: Int
-        if isNegative != limit.isNegative {
+        if isNegative != limitIsNegative {
             order = isNegative ? -1 : 1
         } else {
-            let magnitude = compareMagnitude(limit.text)
+            let magnitude = compareMagnitude(limitText)
             order = isNegative ? -magnitude : magnitude
         }
         return stepIsNegative ? order < 0 : order > 0
