@@ -1,5 +1,9 @@
 import WeirCore
 
+/// The values `--skip` accepts: a preamble, not a way to drop most of a file (the skipped
+/// lines are held in memory until the header is found).
+let skipRange = 0...1_000_000
+
 let spec = StageSpec(
     name: "from-csv",
     summary: "turn CSV into NDJSON, one object per row, losing nothing",
@@ -31,7 +35,7 @@ let spec = StageSpec(
         .value("encoding", "NAME", default: "utf-8", help: "The input's encoding: utf-8, latin1, windows-1252, utf-16 (byte order mark or little-endian), utf-16le, utf-16be."),
         .flag("no-header", help: "The first row is data; columns are named 1, 2, …."),
         .value("columns", "NAMES", help: "Name the columns a,b,c; the first row is data (add --skip 1 to drop a header)."),
-        .value("skip", "N", default: "0", help: "Skip N lines at the start of each file (a preamble) before the header."),
+        .value("skip", "N", default: "0", help: "Skip N lines at the start of each file (a preamble) before the header, \(ParsedOptions.rangeText(skipRange))."),
         .value("ragged", "MODE", default: "error", help: "Rows with too few or too many fields: error (a bad record), pad (missing fields empty, extra ones kept under their column numbers), truncate (missing fields empty, extra ones dropped)."),
         .value("types", "SPEC", help: "Declare column types, e.g. zip:string,price:number,active:bool,meta:json (also auto)."),
         .value("infer", "MODE", default: "numbers", help: "Types of undeclared fields: numbers (canonical JSON numbers become numbers), none (all strings), all (numbers, and true/false become booleans)."),
@@ -93,7 +97,7 @@ if let columns = options.value("columns") {
 } else if options.flag("no-header") {
     settings.header = .numbered
 }
-settings.skipLines = invocation.checked { () throws(UsageError) in try options.integer("skip", default: 0) }
+settings.skipLines = invocation.integer("skip", default: 0, range: skipRange)
 settings.conversion.ragged = invocation.choice("ragged", default: CSVRaggedPolicy.error)
 settings.conversion.inference = invocation.choice("infer", default: CSVInference.numbers)
 settings.conversion.empty = invocation.choice("empty", default: CSVEmptyPolicy.string)

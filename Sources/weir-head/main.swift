@@ -1,6 +1,8 @@
 import WeirCore
 import WeirExpression
 
+let linesRange = 0...1_000_000_000_000
+
 let spec = StageSpec(
     name: "head",
     summary: "write the first N records",
@@ -20,7 +22,7 @@ let spec = StageSpec(
         no value or several, is a bad record.
         """,
     options: [
-        .value("lines", short: "n", "N", default: "10", help: "How many records to write (per key with --by)."),
+        .value("lines", short: "n", "N", default: "10", help: "How many records to write (per key with --by), \(ParsedOptions.rangeText(linesRange))."),
         .value("by", "EXPR", help: "Write the first N records of each value of the jq expression EXPR (reads all the input)."),
     ],
     examples: [
@@ -43,7 +45,7 @@ let spec = StageSpec(
 )
 
 let invocation = StageInvocation(spec)
-let count = invocation.checked { () throws(UsageError) in try invocation.options.integer("lines", default: 10, minimum: 0) }
+let count = invocation.integer("lines", default: 10, range: linesRange)
 let key = ExpressionOptions.compileOption("by", invocation)
 
 /// Writes records until it has N (then satisfied: the run stops), or N per key.

@@ -1,6 +1,8 @@
 import WeirCore
 import WeirExpression
 
+let linesRange = 0...1_000_000_000_000
+
 let spec = StageSpec(
     name: "tail",
     summary: "write the last N records",
@@ -18,7 +20,7 @@ let spec = StageSpec(
         --by, N records for each distinct key, plus the keys.
         """,
     options: [
-        .value("lines", short: "n", "N", default: "10", help: "How many records to write (per key with --by)."),
+        .value("lines", short: "n", "N", default: "10", help: "How many records to write (per key with --by), \(ParsedOptions.rangeText(linesRange))."),
         .value("by", "EXPR", help: "Write the last N records of each value of the jq expression EXPR."),
     ],
     examples: [
@@ -36,7 +38,7 @@ let spec = StageSpec(
 )
 
 let invocation = StageInvocation(spec)
-let count = invocation.checked { () throws(UsageError) in try invocation.options.integer("lines", default: 10, minimum: 0) }
+let count = invocation.integer("lines", default: 10, range: linesRange)
 let key = ExpressionOptions.compileOption("by", invocation)
 
 /// Keeps the last N records (or N per key) and writes them at the end of input.

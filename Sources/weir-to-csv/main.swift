@@ -1,5 +1,9 @@
 import WeirCore
 
+/// The values `--flatten-depth` accepts besides `all`: no record nests deeper than the JSON
+/// parser allows, so a larger depth would mean all.
+let flattenDepthRange = 0...JSONParser.defaultMaxDepth
+
 let spec = StageSpec(
     name: "to-csv",
     summary: "turn NDJSON records into CSV rows under one header",
@@ -26,7 +30,7 @@ let spec = StageSpec(
     options: [
         .value("columns", "NAMES", help: "The columns, comma-separated, in order (dotted names reach into nested objects)."),
         .value("new-keys", "MODE", default: "error (ignore with --columns)", help: "Keys that are not columns: error, ignore, or append a column."),
-        .value("flatten-depth", "N", default: "all", help: "Levels of nested objects flattened into dotted names; deeper objects are written as JSON text (0: none)."),
+        .value("flatten-depth", "N", default: "all", help: "Levels of nested objects flattened into dotted names, \(ParsedOptions.rangeText(flattenDepthRange)) or all; deeper objects are written as JSON text (0: none)."),
         .flag("quote-all", help: "Quote every field."),
         .value("delimiter", short: "d", "CHAR", default: ",", help: "The field delimiter: one ASCII character, or \\t, tab, comma, semicolon, pipe, space."),
         .flag("tsv", help: "Tab-separated output (the same as -d '\\t')."),
@@ -72,7 +76,7 @@ table.quoteAll = options.flag("quote-all")
 table.crlf = options.flag("crlf")
 table.header = !options.flag("no-header")
 if let depth = options.value("flatten-depth"), depth != "all" {
-    table.flattenDepth = invocation.checked { () throws(UsageError) in try options.integer("flatten-depth", default: 0) }
+    table.flattenDepth = invocation.integer("flatten-depth", default: 0, range: flattenDepthRange)
 }
 let columns = options.value("columns").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
 let newKeys = invocation.checked { () throws(UsageError) in

@@ -26,7 +26,8 @@ package final class OutputSet {
     package let bufferBytes: Int
     private var entries: [String: Int] = [:]
     private var files: [Entry] = []
-    private var openCount = 0
+    /// The files open right now (at most ``maxOpen``).
+    package private(set) var openCount = 0
     private var clock = 0
     private var createdDirectories: [String] = []
     private var finished = false
@@ -71,8 +72,10 @@ package final class OutputSet {
             for index in files.indices {
                 try flush(index)
                 if files[index].descriptor >= 0 {
-                    try SystemIO.close(files[index].descriptor, name: files[index].finalPath, sync: true)
+                    let descriptor = files[index].descriptor
                     files[index].descriptor = -1
+                    openCount -= 1
+                    try SystemIO.close(descriptor, name: files[index].finalPath, sync: true)
                 }
             }
             for file in files {
@@ -92,6 +95,7 @@ package final class OutputSet {
         finished = true
         for file in files {
             if file.descriptor >= 0 { SystemIO.closeQuietly(file.descriptor) }
+            openCount = 0
             SystemIO.unlinkQuietly(file.temporaryPath)
             SignalStop.unregister(file.temporaryPath)
         }

@@ -58,6 +58,9 @@ package final class StopLatch: Sendable {
         if writeEnd >= 0 { SystemIO.closeQuietly(writeEnd) }
     }
 
+    /// The pipe end that becomes readable when the latch fires.
+    fileprivate var readEndForPolling: Int32 { readEnd }
+
     /// True once ``fire()`` was called.
     package var isFired: Bool { fired.load(ordering: .acquiring) }
 
@@ -80,6 +83,25 @@ package final class StopLatch: Sendable {
             if result < 0, errno == EINTR { continue }
             if requests[1].revents != 0 || isFired { return false }
             return true
+        }
+    }
+}
+
+extension StopLatch {
+    /// Waits until the reader of `descriptor` (a pipe's write end) goes away: true then,
+    /// false when the latch fired first. Lets a stage whose consumer exited stop at once,
+    /// even while it has nothing to write (its input is slow).
+    package func waitForHangUp(_ descriptor: Int32) -> Bool {
+        var requests = [
+            pollfd(fd: descriptor, events: 0, revents: 0),
+            pollfd(fd: readEndForPolling, events: Int16(POLLIN), revents: 0),
+        ]
+        while true {
+            if isFired { return false }
+            let result = poll(&requests, readEndForPolling >= 0 ? 2 : 1, -1)
+            if result < 0, errno == EINTR { continue }
+            if requests[1].revents != 0 || isFired { return false }
+            if requests[0].revents & Int16(POLLERR | POLLHUP) != 0 { return true }
         }
     }
 }
