@@ -94,6 +94,9 @@ package struct StageInvocation: Sendable {
     package var configuration: RuntimeConfiguration {
         checked { () throws(UsageError) in
             var configuration = RuntimeConfiguration()
+            if spec.input == .none, let extra = operands.first {
+                throw UsageError("unexpected operand '\(extra)' (\(spec.executableName) reads no input)")
+            }
             configuration.inputPaths = operands
             configuration.outputPath = options.value("output")
             let jobsRange = CommonOptions.jobsRange

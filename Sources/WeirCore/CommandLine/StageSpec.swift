@@ -16,6 +16,8 @@ package struct StageSpec: Sendable {
     package var options: [OptionSpec]
     /// Worked examples: each with input and the exact expected output.
     package var examples: [StageExample]
+    /// What the stage reads: the runtime's source kind, stated in `--help` and the man page.
+    package var input: StageInput
     /// Which common options apply (a generator stage has no `--errors` on input, say).
     package var commonOptions: [OptionSpec]
     /// Extra man page sections (title, text).
@@ -33,6 +35,7 @@ package struct StageSpec: Sendable {
         description: String,
         options: [OptionSpec] = [],
         examples: [StageExample] = [],
+        input: StageInput = .files,
         commonOptions: [OptionSpec] = CommonOptions.all,
         notes: [(title: String, text: String)] = [],
         negativeNumbersAreOperands: Bool = false
@@ -43,6 +46,7 @@ package struct StageSpec: Sendable {
         self.description = description
         self.options = options
         self.examples = examples
+        self.input = input
         self.commonOptions = commonOptions
         self.notes = notes
         self.negativeNumbersAreOperands = negativeNumbersAreOperands
@@ -50,6 +54,25 @@ package struct StageSpec: Sendable {
 
     /// The stage's options followed by the common ones.
     package var allOptions: [OptionSpec] { options + commonOptions }
+}
+
+/// What a stage reads, declared in its ``StageSpec``: which ``RecordSource`` it runs on.
+package enum StageInput: Sendable {
+    /// The files named, one after another; none, or `-`, means standard input (``FileSequenceSource``).
+    case files
+    /// Nothing: the stage generates its records and never reads standard input (``GeneratedSource``).
+    case none
+    /// All the inputs named at once, each a file, FIFO or `<(…)` (``InterleavedSource``, ``MergedSource``).
+    case several
+
+    /// One sentence for `--help` and the man page.
+    package var summary: String {
+        switch self {
+        case .files: return "Input: the files named, in order; none, or -, means standard input."
+        case .none: return "Input: none; the stage generates its records and never reads standard input."
+        case .several: return "Input: all the inputs named, read at the same time (files, FIFOs, <(...)); none, or -, means standard input."
+        }
+    }
 }
 
 /// One command-line option.
