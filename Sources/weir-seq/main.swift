@@ -9,7 +9,7 @@ let spec = StageSpec(
         Writes the records {"n":FIRST}, {"n":FIRST+STEP}, … up to LAST, like seq(1): one \
         operand is LAST (FIRST is 1), two are FIRST LAST, and three are FIRST STEP LAST as in \
         GNU seq. The step (--step, default 1) may be negative, to count down; FIRST past LAST \
-        gives nothing. Standard input is never read.
+        gives nothing.
 
         Numbers are exact whatever their size or number of decimals: the arithmetic is done on \
         the decimal text, so 0.1 0.3 --step 0.1 gives 0.1, 0.2 and 0.3, and 20-digit integers \
@@ -46,6 +46,7 @@ let spec = StageSpec(
             input: "",
             output: "{\"id\":1,\"url\":\"http://x/1\"}\n{\"id\":2,\"url\":\"http://x/2\"}\n"),
     ],
+    input: .none,
     commonOptions: CommonOptions.all.filter { $0.long != CommonOptions.maxLineBytes.long },
     negativeNumbersAreOperands: true
 )
