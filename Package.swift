@@ -13,6 +13,9 @@ let stages: [(name: String, usesExpressions: Bool)] = [
     ("weir-to-csv", false),
     ("weir-sample", false),
     ("weir-throttle", true),
+    ("weir-seq", true),
+    ("weir-head", true),
+    ("weir-tail", true),
 ]
 
 let optimize: [SwiftSetting] = [
