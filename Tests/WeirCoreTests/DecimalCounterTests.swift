@@ -8,7 +8,7 @@ import Testing
         var counter = DecimalCounter(first: DecimalText(parsing: first)!, step: DecimalText(parsing: step)!, last: last.map { DecimalText(parsing: $0)! })
         var bytes: [UInt8] = []
         while bytes.count < limit * 64, counter.append(7, prefix: [], suffix: [], into: &bytes) > 0 {}
-        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
+        return Array(String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init).prefix(limit))
     }
 
     @Test func parsesPlainDecimalsAndExponents() {
@@ -77,7 +77,7 @@ import Testing
 
     /// Random first, step and last with up to three decimals, against scaled `Int` arithmetic.
     @Test func matchesScaledIntegerArithmetic() {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SplitMix64(seed: 20261202)  // seeded: the same 300 cases every run
         func random(_ maxScale: Int) -> (text: String, value: Int, scale: Int) {
             let scale = Int.random(in: 0...maxScale, using: &generator)
             let units = Int.random(in: -3000...3000, using: &generator)
