@@ -55,7 +55,7 @@ struct JSONTextFramer: RecordFramer {
         pendingFailure = nil
     }
 
-    mutating func frame(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) throws(RecordError) -> FramedRecords {
+    mutating func frame(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) throws(RecordError) -> FramedRecords<ChunkStartColumn> {
         if let failure = pendingFailure {
             pendingFailure = nil
             throw failure
@@ -97,4 +97,4 @@ struct CompactRecord: RecordTransform {
     }
 }
 
-await invocation.runChunks(framer: JSONTextFramer(splitArrays: splitArrays)) { RecordChunkTransform(CompactRecord()) }
+await invocation.runChunks(framer: JSONTextFramer(splitArrays: splitArrays)) { RecordChunkTransform<CompactRecord, ChunkStartColumn>(CompactRecord()) }

@@ -22,7 +22,7 @@ import Testing
             pending += bytes[offset..<end]
             offset = end
             let atEnd = offset == bytes.count
-            let framed: FramedRecords
+            let framed: FramedRecords<CSVChunkContext>
             do throws(RecordError) {
                 framed = try pending.withBytes { (buffer) throws(RecordError) in try framer.frame(buffer, isEndOfInput: atEnd) }
             } catch {
@@ -98,14 +98,14 @@ import Testing
         let input = Array("oops\n\n{\"a\":1,\"b\":{\"c\":2}}\n{\"a\":3}\n".utf8)
         let first = try input.withBytes { (bytes) throws(RecordError) in try framer.frame(bytes, isEndOfInput: false) }
         #expect(first.length == 6)
-        #expect((first.fileContext as? CSVColumnsContext)?.columns == nil)
+        #expect(first.fileContext?.columns == nil)
         let rest = Array(input[6...])
         let second = try rest.withBytes { (bytes) throws(RecordError) in try framer.frame(bytes, isEndOfInput: false) }
         #expect(second.length == rest.count)
-        let context = second.fileContext as? CSVColumnsContext
+        let context = second.fileContext
         #expect(context?.columns?.names == ["a", "b.c"])
         #expect(context?.writesHeader == true)
         let third = try Array("{\"a\":4}\n".utf8).withBytes { (bytes) throws(RecordError) in try framer.frame(bytes, isEndOfInput: true) }
-        #expect((third.fileContext as? CSVColumnsContext)?.writesHeader == false)
+        #expect(third.fileContext?.writesHeader == false)
     }
 }

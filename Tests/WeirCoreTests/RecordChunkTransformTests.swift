@@ -16,11 +16,11 @@ import Testing
     static func run<Transform: RecordTransform>(
         _ transform: Transform, _ bytes: [UInt8], records: [Range<Int>]?, firstLine: Int = 1, startColumn: Int? = nil
     ) async -> ChunkOutput {
-        let chunk = InputChunk(
+        let chunk = InputChunk<ChunkStartColumn>(
             sequence: 0, bytes: bytes, fileName: "f.json", firstLine: firstLine, records: records,
             fileContext: startColumn.map(ChunkStartColumn.init), readerProblem: nil, inputByteCount: bytes.count)
         var output = ChunkOutput(sequence: 0, stopsAtFirstProblem: false, inputByteCount: bytes.count)
-        var transform = RecordChunkTransform(transform)
+        var transform = RecordChunkTransform<Transform, ChunkStartColumn>(transform)
         await transform.process(chunk, into: &output)
         return output
     }
@@ -66,10 +66,10 @@ import Testing
     @Test func sameAsTheLineByLineTransformWhenChunksStartALine() async {
         let text = Array("x yy\n zz,w\n\nv".utf8)
         let ranges = Self.words(text)
-        let chunk = InputChunk(
+        let chunk = InputChunk<NoFileContext>(
             sequence: 0, bytes: text, fileName: "f", firstLine: 3, records: ranges, fileContext: nil, readerProblem: nil, inputByteCount: text.count)
         var reference = ChunkOutput(sequence: 0, stopsAtFirstProblem: false, inputByteCount: text.count)
-        var lineByLine = RecordChunkTransform(PositionWriter())
+        var lineByLine = RecordChunkTransform<PositionWriter, NoFileContext>(PositionWriter())
         await lineByLine.process(chunk, into: &reference)
         let output = await Self.run(PositionWriter(), text, records: ranges, firstLine: 3)
         #expect(output.bytes == reference.bytes)

@@ -107,9 +107,8 @@ import Testing
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("weir-records-\(UUID().uuidString)")
         try Data((1...1000).map { "{\"n\":\($0)}\n" }.joined().utf8).write(to: url)
         defer { try? FileManager.default.removeItem(at: url) }
-        var reader = InputReader(paths: [url.path], maxRecordBytes: 1 << 20)
-        reader.recordsPerChunk = 64
-        final class Box: @unchecked Sendable { var chunks: [InputChunk] = [] }
+        let reader = InputReader(paths: [url.path], maxRecordBytes: 1 << 20)
+        final class Box: @unchecked Sendable { var chunks: [InputChunk<NoFileContext>] = [] }
         let box = Box()
         _ = await reader.run(framer: LineFramer(maxRecords: 64), decoder: nil, permits: AsyncSemaphore(permits: 1 << 20)) { box.chunks.append($0) }
         let counts = box.chunks.map { $0.bytes.withUnsafeBytes { LineCounter.count($0) } }

@@ -128,14 +128,14 @@ import Testing
 
 /// Drives ``InputReader`` over real files with small chunks and checks what it cuts.
 @Suite struct InputReaderTests {
-    func read(_ contents: [UInt8], chunkSize: Int, maxRecordBytes: Int = 1 << 20) async throws -> [InputChunk] {
+    func read(_ contents: [UInt8], chunkSize: Int, maxRecordBytes: Int = 1 << 20) async throws -> [InputChunk<NoFileContext>] {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("weir-reader-\(UUID().uuidString)")
         try Data(contents).write(to: url)
         defer { try? FileManager.default.removeItem(at: url) }
         var reader = InputReader(paths: [url.path], maxRecordBytes: maxRecordBytes)
         reader.chunkSize = chunkSize
         let permits = AsyncSemaphore(permits: 1_000_000)
-        final class Box: @unchecked Sendable { var chunks: [InputChunk] = [] }
+        final class Box: @unchecked Sendable { var chunks: [InputChunk<NoFileContext>] = [] }
         let box = Box()
         let total = await reader.run(framer: LineFramer(), decoder: nil, permits: permits) { box.chunks.append($0) }
         #expect(total == box.chunks.count)
@@ -180,7 +180,7 @@ import Testing
 
     @Test func missingFileIsAFatalProblem() async throws {
         let reader = InputReader(paths: ["/nonexistent/weir"], maxRecordBytes: 100)
-        final class Box: @unchecked Sendable { var chunks: [InputChunk] = [] }
+        final class Box: @unchecked Sendable { var chunks: [InputChunk<NoFileContext>] = [] }
         let box = Box()
         _ = await reader.run(framer: LineFramer(), decoder: nil, permits: AsyncSemaphore(permits: 10)) { box.chunks.append($0) }
         #expect(box.chunks.count == 1)

@@ -56,7 +56,7 @@ package final class CSVFileContext: Sendable {
 ///
 /// The line is counted here rather than taken from the reader's count of `\n`s, because a
 /// CSV line may also end in a `\r` alone.
-package struct CSVChunkContext: Sendable {
+package struct CSVChunkContext: FileContext {
     /// The file's columns and dialect.
     package var file: CSVFileContext
     /// The row number of the chunk's first record (the header is row 1 when there is one).
@@ -76,6 +76,8 @@ package struct CSVChunkContext: Sendable {
 /// its first row number. A malformed header is reported once and the rest of that file
 /// is skipped, since its rows cannot be named.
 package struct CSVInputFramer: RecordFramer {
+    package typealias Context = CSVChunkContext
+
     /// The settings.
     package let settings: CSVReadSettings
     private var framer: CSVRecordFramer
@@ -113,7 +115,7 @@ package struct CSVInputFramer: RecordFramer {
     }
 
     /// Cuts the whole records off the front of `bytes`, with their chunk context.
-    package mutating func frame(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) throws(RecordError) -> FramedRecords {
+    package mutating func frame(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) throws(RecordError) -> FramedRecords<CSVChunkContext> {
         if skippingFile { return FramedRecords(length: bytes.count, records: []) }
         if file == nil {
             guard try readFileStart(bytes, isEndOfInput: isEndOfInput) else {
@@ -251,6 +253,8 @@ package struct CSVInputFramer: RecordFramer {
 /// longer than `--max-line-bytes`) is reported with its row, line, column and field, and its
 /// raw text goes to the reject file.
 package struct CSVToJSONTransform: ChunkTransform {
+    package typealias Context = CSVChunkContext
+
     /// The conversion settings.
     package let options: CSVConversionOptions
     private let scratch = Scratch()
@@ -268,8 +272,8 @@ package struct CSVToJSONTransform: ChunkTransform {
     }
 
     /// Converts the chunk's rows to NDJSON, reporting bad rows.
-    package mutating func process(_ chunk: InputChunk, into output: inout ChunkOutput) async {
-        guard let context = chunk.fileContext as? CSVChunkContext else { return }
+    package mutating func process(_ chunk: InputChunk<CSVChunkContext>, into output: inout ChunkOutput) async {
+        guard let context = chunk.fileContext else { return }
         let scratch = self.scratch
         let file = context.file
         if scratch.file !== file {
@@ -291,7 +295,7 @@ package struct CSVToJSONTransform: ChunkTransform {
                     counted = true
                     if tokenizer.recordEnd - tokenizer.recordStart > output.maxRecordBytes {
                         flush(&output)
-                        let position = RecordPosition(fileName: chunk.fileName, line: tokenizer.recordLine, fileContext: context)
+                        let position = RecordPosition(fileName: chunk.fileName, line: tokenizer.recordLine)
                         if !output.reportOversized(at: position, input: tokenizer.recordText) { return }
                         continue
                     }
@@ -324,7 +328,7 @@ package struct CSVToJSONTransform: ChunkTransform {
             if let name = error.fieldName { message += " (\(JSONWriter.string(.string(name))))" }
         }
         message += ": " + error.message
-        let position = RecordPosition(fileName: fileName, line: tokenizer.recordLine, fileContext: context)
+        let position = RecordPosition(fileName: fileName, line: tokenizer.recordLine)
         let recordError = RecordError(message, column: error.column, lineOffset: error.line - tokenizer.recordLine)
         guard context.file.transcodedFrom != nil, tokenizer.recordText.contains(0xFF) else {
             return output.report(recordError, at: position, input: tokenizer.recordText)

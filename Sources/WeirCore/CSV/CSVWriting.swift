@@ -8,7 +8,7 @@ package final class CSVColumnSet: Sendable {
 
 /// What travels with each chunk of NDJSON for `weir-to-csv`: the columns (nil while no
 /// valid record has been seen) and whether this chunk starts the output with the header.
-package struct CSVColumnsContext: Sendable {
+package struct CSVColumnsContext: FileContext {
     /// The columns, when known.
     package var columns: CSVColumnSet?
     /// True for the one chunk whose output must begin with the header row.
@@ -23,6 +23,8 @@ package struct CSVColumnsContext: Sendable {
 /// against the same columns in parallel. The first chunk with columns carries the order
 /// to write the header.
 package struct CSVColumnsFramer: RecordFramer {
+    package typealias Context = CSVColumnsContext
+
     private var columns: CSVColumnSet?
     private let flattenDepth: Int
     private var headerShipped = false
@@ -38,7 +40,7 @@ package struct CSVColumnsFramer: RecordFramer {
     package mutating func beginFile(name: String) {}
 
     /// Cuts whole lines off the front of `bytes`, fixing the columns first if needed.
-    package mutating func frame(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) throws(RecordError) -> FramedRecords {
+    package mutating func frame(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) throws(RecordError) -> FramedRecords<CSVColumnsContext> {
         var shippedBefore = 0
         if columns == nil {
             // Look for the first valid object among the complete lines.
@@ -75,7 +77,7 @@ package struct CSVColumnsFramer: RecordFramer {
             }
         }
         let framed = try lines.frame(bytes, isEndOfInput: isEndOfInput)
-        guard framed.length > 0 else { return framed }
+        guard framed.length > 0 else { return FramedRecords(length: 0) }
         let context = CSVColumnsContext(columns: columns, writesHeader: !headerShipped)
         headerShipped = true
         return FramedRecords(length: framed.length, records: framed.records, fileContext: context)
@@ -93,6 +95,8 @@ package struct CSVColumnsFramer: RecordFramer {
 /// Lines are split here rather than by ``RecordChunkTransform`` so that rows go straight
 /// into one byte buffer per chunk and the chunk's context is looked at once.
 package struct CSVRowTransform: ChunkTransform {
+    package typealias Context = CSVColumnsContext
+
     /// The table settings (header, dialect, quoting, flattening, new keys).
     package let options: CSVTableOptions
     private let state = State()
@@ -110,8 +114,8 @@ package struct CSVRowTransform: ChunkTransform {
     }
 
     /// Converts the chunk's records to rows, after the header when this chunk carries it.
-    package mutating func process(_ chunk: InputChunk, into output: inout ChunkOutput) async {
-        let context = chunk.fileContext as? CSVColumnsContext
+    package mutating func process(_ chunk: InputChunk<CSVColumnsContext>, into output: inout ChunkOutput) async {
+        let context = chunk.fileContext
         let state = self.state
         if let columns = context?.columns, state.columns !== columns {
             var rowOptions = options
@@ -126,7 +130,7 @@ package struct CSVRowTransform: ChunkTransform {
         state.buffer.removeAll()
         chunk.bytes.withUnsafeBytes { buffer in
             guard let base = buffer.baseAddress else { return }
-            var position = RecordPosition(fileName: chunk.fileName, line: chunk.firstLine, fileContext: context)
+            var position = RecordPosition(fileName: chunk.fileName, line: chunk.firstLine)
             var lineStart = 0
             let count = buffer.count
             while lineStart < count {

@@ -150,23 +150,18 @@ package struct StageInvocation: Sendable {
         return configuration
     }
 
-    /// Runs a per-record stage over NDJSON lines (or `framer`'s records) of the input files, in order.
-    /// `recordsPerChunk` bounds the records in one chunk (a fetch stage wants a few dozen).
+    /// Runs a per-record stage over NDJSON lines (or `framer`'s records) of the input files, in
+    /// order. A stage that wants chunks of a few records (a fetch stage wants a few dozen
+    /// requests per chunk) passes `LineFramer(maxRecords: N)`.
     package func run<Transform: RecordTransform, Framer: RecordFramer, Sink: OutputSink>(
         framer: Framer = LineFramer(),
         decoder: (any InputDecoder)? = nil,
         sink: Sink = PassThroughSink(),
-        recordsPerChunk: Int? = nil,
         makeTransform: @escaping @Sendable () -> Transform
     ) async -> Never {
         let configuration = checkedConfiguration
-        var framer = framer
-        if let recordsPerChunk, var lines = framer as? LineFramer {
-            lines.maxRecords = recordsPerChunk
-            framer = lines as! Framer
-        }
         let source = FileSequenceSource(paths: configuration.inputPaths, framer: framer, decoder: decoder, maxRecordBytes: configuration.maxRecordBytes)
-        await run(source: source, sink: sink, configuration: configuration) { RecordChunkTransform(makeTransform()) }
+        await run(source: source, sink: sink, configuration: configuration) { RecordChunkTransform<Transform, Framer.Context>(makeTransform()) }
     }
 
     /// Runs a stage that works on whole chunks (CSV parsing, batched I/O) of the input files.
@@ -175,7 +170,7 @@ package struct StageInvocation: Sendable {
         decoder: (any InputDecoder)? = nil,
         sink: Sink = PassThroughSink(),
         makeTransform: @escaping @Sendable () -> Transform
-    ) async -> Never {
+    ) async -> Never where Transform.Context == Framer.Context {
         let configuration = checkedConfiguration
         let source = FileSequenceSource(paths: configuration.inputPaths, framer: framer, decoder: decoder, maxRecordBytes: configuration.maxRecordBytes)
         await run(source: source, sink: sink, configuration: configuration, makeTransform: makeTransform)
@@ -187,7 +182,7 @@ package struct StageInvocation: Sendable {
         sink: Sink = PassThroughSink(),
         makeTransform: @escaping @Sendable () -> Transform
     ) async -> Never {
-        await run(source: source, sink: sink, configuration: checkedConfiguration) { RecordChunkTransform(makeTransform()) }
+        await run(source: source, sink: sink, configuration: checkedConfiguration) { RecordChunkTransform<Transform, Source.Context>(makeTransform()) }
     }
 
     /// Runs a stage that works on whole chunks over another kind of source (a generator whose
@@ -196,7 +191,7 @@ package struct StageInvocation: Sendable {
         source: Source,
         sink: Sink = PassThroughSink(),
         makeTransform: @escaping @Sendable () -> Transform
-    ) async -> Never {
+    ) async -> Never where Transform.Context == Source.Context {
         await run(source: source, sink: sink, configuration: checkedConfiguration, makeTransform: makeTransform)
     }
 
@@ -204,7 +199,7 @@ package struct StageInvocation: Sendable {
     private func run<Source: RecordSource, Transform: ChunkTransform, Sink: OutputSink>(
         source: Source, sink: Sink, configuration: RuntimeConfiguration,
         makeTransform: @escaping @Sendable () -> Transform
-    ) async -> Never {
+    ) async -> Never where Transform.Context == Source.Context {
         let runtime = StageRuntime(configuration: configuration, executableName: spec.executableName)
         let outcome = await runtime.run(source: source, sink: sink, makeTransform: makeTransform)
         Self.exit(with: outcome)

@@ -2,7 +2,25 @@
 ///
 /// Chunks, not records, cross task boundaries: a chunk holds a few hundred KiB (hundreds or
 /// thousands of records), so the cost of a hop between tasks is paid once per chunk.
-package struct InputChunk: Sendable {
+/// Per-file state a framer hands to the workers with each chunk of a file (a CSV header,
+/// the column a chunk starts at): the ``RecordFramer/Context`` of a framer and the
+/// ``ChunkTransform/Context`` of the transforms that read its chunks, checked by the compiler.
+package protocol FileContext: Sendable {
+    /// The 1-based column of the chunk's first byte on its line; chunks that start in the
+    /// middle of a line (the elements of a minified array) say where. Default: 1.
+    var chunkStartColumn: Int { get }
+}
+
+extension FileContext {
+    package var chunkStartColumn: Int { 1 }
+}
+
+/// No per-file state: NDJSON lines, generated records.
+package struct NoFileContext: FileContext {
+    package init() {}
+}
+
+package struct InputChunk<Context: FileContext>: Sendable {
     /// Position in the whole run: 0, 1, 2, … (the ordered writer restores this order).
     package var sequence: Int
     /// The bytes of whole records (possibly with separators between them, see ``records``).
@@ -13,8 +31,8 @@ package struct InputChunk: Sendable {
     package var firstLine: Int
     /// Record ranges found by the framer, or nil when every non-blank line is a record.
     package var records: [Range<Int>]?
-    /// Per-file state from the framer (a CSV header, say), the same for every chunk of a file.
-    package var fileContext: (any Sendable)?
+    /// Per-file state from the framer (a CSV header, say).
+    package var fileContext: Context?
     /// A problem the reader found instead of records (an over-long record, an unreadable file).
     package var readerProblem: RecordProblem?
     /// The number of input bytes this chunk stands for (for progress; may exceed `bytes.count`).
@@ -27,7 +45,7 @@ package struct InputChunk: Sendable {
 
     package init(
         sequence: Int, bytes: [UInt8], fileName: String, firstLine: Int, records: [Range<Int>]? = nil,
-        fileContext: (any Sendable)? = nil, readerProblem: RecordProblem? = nil, inputByteCount: Int,
+        fileContext: Context? = nil, readerProblem: RecordProblem? = nil, inputByteCount: Int,
         inputIndex: Int = 0, origins: [RecordOrigin]? = nil
     ) {
         self.sequence = sequence
@@ -63,23 +81,20 @@ package struct RecordOrigin: Sendable {
     }
 }
 
-/// Where a record came from: its file, line and the file's framer state.
+/// Where a record came from: its input, file and line.
 package struct RecordPosition: Sendable {
     /// The input file's name as given (`-` for standard input).
     package var fileName: String
     /// The 1-based line on which the record starts.
     package var line: Int
-    /// The framer's per-file state (e.g. a CSV header), if any.
-    package var fileContext: (any Sendable)?
     /// The 1-based column of the record's first byte on its line (1 unless records share lines).
     package var firstColumn: Int = 1
     /// Which input (0-based, in the order given) the record comes from.
     package var inputIndex: Int = 0
 
-    package init(fileName: String, line: Int, fileContext: (any Sendable)? = nil, inputIndex: Int = 0) {
+    package init(fileName: String, line: Int, inputIndex: Int = 0) {
         self.fileName = fileName
         self.line = line
-        self.fileContext = fileContext
         self.inputIndex = inputIndex
     }
 

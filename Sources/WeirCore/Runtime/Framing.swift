@@ -6,6 +6,9 @@
 /// JSON-text framer of `weir-from-json` finds the elements of a top-level array. A framer
 /// is sequential and may keep state across calls within a file.
 package protocol RecordFramer: Sendable {
+    /// The per-file state the framer hands to the workers with each chunk (none by default).
+    associatedtype Context: FileContext = NoFileContext
+
     /// Called at the start of every input file (before any ``frame(_:isEndOfInput:)``).
     mutating func beginFile(name: String)
 
@@ -13,7 +16,7 @@ package protocol RecordFramer: Sendable {
     /// more input (the reader reads more and calls again). At end of input the framer must
     /// consume everything or throw. Bytes that are not records (a CSV header, the `[` and
     /// commas of a JSON array) may be consumed and left out of ``FramedRecords/records``.
-    mutating func frame(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) throws(RecordError) -> FramedRecords
+    mutating func frame(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) throws(RecordError) -> FramedRecords<Context>
 
     /// Discards the record that starts `bytes` because it is too long: returns how many bytes
     /// to drop through its end, or nil when its end is not in `bytes` (all of `bytes` is
@@ -22,15 +25,15 @@ package protocol RecordFramer: Sendable {
 }
 
 /// What a framer cut off the front of the input.
-package struct FramedRecords: Sendable {
+package struct FramedRecords<Context: FileContext>: Sendable {
     /// How many bytes are consumed (whole records and any separators between them).
     package var length: Int
     /// The records' byte ranges within the consumed prefix, or nil when every non-blank line is a record.
     package var records: [Range<Int>]?
     /// Per-file state to hand to the workers with this chunk (e.g. a CSV header).
-    package var fileContext: (any Sendable)?
+    package var fileContext: Context?
 
-    package init(length: Int, records: [Range<Int>]? = nil, fileContext: (any Sendable)? = nil) {
+    package init(length: Int, records: [Range<Int>]? = nil, fileContext: Context? = nil) {
         self.length = length
         self.records = records
         self.fileContext = fileContext
@@ -55,7 +58,7 @@ package struct LineFramer: RecordFramer {
 
     package mutating func beginFile(name: String) { scanned = 0 }
 
-    package mutating func frame(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) throws(RecordError) -> FramedRecords {
+    package mutating func frame(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) throws(RecordError) -> FramedRecords<NoFileContext> {
         if let maxRecords, let base = bytes.baseAddress {
             var end = 0
             var lines = 0

@@ -16,8 +16,6 @@ package struct InputReader: Sendable {
     package var maxRecordBytes: Int
     /// The input files (`-` is standard input).
     package var paths: [String]
-    /// The most records in one chunk, when the stage asks for it (``LineFramer`` honours it).
-    package var recordsPerChunk: Int? = nil
 
     package init(paths: [String], maxRecordBytes: Int) {
         self.paths = paths.isEmpty ? ["-"] : paths
@@ -35,12 +33,12 @@ package struct InputReader: Sendable {
     /// slow input at once; the reader then ships nothing more. A cancelled task stops too.
     package func run<Framer: RecordFramer>(
         framer: Framer, decoder: (any InputDecoder)?, permits: AsyncSemaphore, latch: StopLatch? = nil,
-        inputIndex: Int = 0, ship: (InputChunk) -> Void
+        inputIndex: Int = 0, ship: (InputChunk<Framer.Context>) -> Void
     ) async -> Int {
         var framer = framer
         var decoder = decoder
         var sequence = 0
-        func send(_ chunk: InputChunk) {
+        func send(_ chunk: InputChunk<Framer.Context>) {
             var chunk = chunk
             chunk.sequence = sequence
             chunk.inputIndex = inputIndex
@@ -99,7 +97,7 @@ package struct InputReader: Sendable {
 
     private func readFile<Framer: RecordFramer>(
         _ file: inout FileState, framer: inout Framer, decoder: inout (any InputDecoder)?, fileSize: Int?,
-        permits: AsyncSemaphore, send: (InputChunk) -> Void
+        permits: AsyncSemaphore, send: (InputChunk<Framer.Context>) -> Void
     ) async {
         while true {
             guard await permits.acquire() else {
@@ -129,19 +127,19 @@ package struct InputReader: Sendable {
                     _ = try [UInt8]().withBytes { (empty) throws(RecordError) in try framer.frame(empty, isEndOfInput: true) }
                     permits.release()
                 } catch {
-                    var problem = problemChunk(sequence: 0, path: file.path, line: error.absoluteLine ?? file.line, message: error.message, isFatal: false)
+                    var problem: InputChunk<Framer.Context> = problemChunk(sequence: 0, path: file.path, line: error.absoluteLine ?? file.line, message: error.message, isFatal: false)
                     problem.readerProblem?.column = error.column
                     send(problem)
                 }
                 return
             }
-            let framed: FramedRecords
+            let framed: FramedRecords<Framer.Context>
             do throws(RecordError) {
                 framed = try file.pending.withBytes { (buffer) throws(RecordError) in
                     try framer.frame(buffer, isEndOfInput: file.endOfInput)
                 }
             } catch {
-                var problem = problemChunk(sequence: 0, path: file.path, line: error.absoluteLine ?? (file.line + error.lineOffset), message: error.message, isFatal: false)
+                var problem: InputChunk<Framer.Context> = problemChunk(sequence: 0, path: file.path, line: error.absoluteLine ?? (file.line + error.lineOffset), message: error.message, isFatal: false)
                 problem.readerProblem?.column = error.column
                 problem.readerProblem?.input = Array(file.pending.prefix(Self.problemExcerptBytes))
                 problem.readerProblem?.inputTruncated = file.pending.count > Self.problemExcerptBytes
@@ -172,9 +170,9 @@ package struct InputReader: Sendable {
     /// Reports the record at the front of `pending` as too long and discards it, reading on
     /// until its end without keeping more than one buffer of it.
     private func skipOversizedRecord<Framer: RecordFramer>(
-        _ file: inout FileState, framer: inout Framer, decoder: inout (any InputDecoder)?, send: (InputChunk) -> Void
+        _ file: inout FileState, framer: inout Framer, decoder: inout (any InputDecoder)?, send: (InputChunk<Framer.Context>) -> Void
     ) async {
-        var chunk = problemChunk(
+        var chunk: InputChunk<Framer.Context> = problemChunk(
             sequence: 0, path: file.path, line: file.line,
             message: "record longer than --max-line-bytes (\(maxRecordBytes) bytes)", isFatal: false)
         chunk.readerProblem?.input = Array(file.pending.prefix(Self.problemExcerptBytes))
@@ -250,7 +248,7 @@ package struct InputReader: Sendable {
         return got
     }
 
-    private func problemChunk(sequence: Int, path: String, line: Int, message: String, isFatal: Bool) -> InputChunk {
+    private func problemChunk<Context: FileContext>(sequence: Int, path: String, line: Int, message: String, isFatal: Bool) -> InputChunk<Context> {
         InputChunk(
             sequence: sequence, bytes: [], fileName: path, firstLine: line, records: nil, fileContext: nil,
             readerProblem: RecordProblem(fileName: path, line: line, column: nil, message: message, input: [], outputOffset: 0, isFatal: isFatal),

@@ -15,31 +15,33 @@ import Synchronization
 /// ``InterleavedSource`` (several inputs at once, whole records as they arrive) or
 /// ``MergedSource`` (several sorted inputs merged by a key).
 package protocol RecordSource: Sendable {
+    /// The per-file state its chunks carry (its framer's).
+    associatedtype Context: FileContext
     /// The input files, for `--progress` (empty when there are none, or they are not files).
     var inputPaths: [String] { get }
     /// Permits this source may hold while it waits on inputs (one per input read at once),
     /// added to the runtime's bound so waiting inputs never starve the workers.
     var heldPermits: Int { get }
     /// Makes and ships every chunk.
-    func run(_ context: SourceContext) async
+    func run(_ context: SourceContext<Context>) async
 }
 
 /// What a ``RecordSource`` works with: the permits, the stop latch, and the shipping point.
-package struct SourceContext: Sendable {
+package struct SourceContext<Context: FileContext>: Sendable {
     /// The bound on chunks in flight: take one before making a chunk.
     package let permits: AsyncSemaphore
     /// Fired when the run stops: polls of slow inputs wake at once.
     package let latch: StopLatch
     private let shipper: Shipper
 
-    package init(permits: AsyncSemaphore, latch: StopLatch, send: @escaping @Sendable (InputChunk) -> Void) {
+    package init(permits: AsyncSemaphore, latch: StopLatch, send: @escaping @Sendable (InputChunk<Context>) -> Void) {
         self.permits = permits
         self.latch = latch
         shipper = Shipper(send: send)
     }
 
     /// Numbers `chunk` (0, 1, 2, … in shipping order, whatever the thread) and sends it to the workers.
-    package func ship(_ chunk: InputChunk) {
+    package func ship(_ chunk: InputChunk<Context>) {
         shipper.ship(chunk)
     }
 
@@ -48,10 +50,10 @@ package struct SourceContext: Sendable {
 
     private final class Shipper: Sendable {
         private let next = Mutex(0)
-        private let send: @Sendable (InputChunk) -> Void
-        init(send: @escaping @Sendable (InputChunk) -> Void) { self.send = send }
+        private let send: @Sendable (InputChunk<Context>) -> Void
+        init(send: @escaping @Sendable (InputChunk<Context>) -> Void) { self.send = send }
         var count: Int { next.withLock { $0 } }
-        func ship(_ chunk: InputChunk) {
+        func ship(_ chunk: InputChunk<Context>) {
             next.withLock { next in
                 var chunk = chunk
                 chunk.sequence = next
@@ -69,10 +71,8 @@ package struct FileSequenceSource<Framer: RecordFramer>: RecordSource {
     private let decoder: (any InputDecoder)?
 
     /// Reads `paths` in order with `framer` (and `decoder`, for other encodings).
-    package init(paths: [String], framer: Framer, decoder: (any InputDecoder)? = nil, maxRecordBytes: Int, recordsPerChunk: Int? = nil) {
-        var reader = InputReader(paths: paths, maxRecordBytes: maxRecordBytes)
-        reader.recordsPerChunk = recordsPerChunk
-        self.reader = reader
+    package init(paths: [String], framer: Framer, decoder: (any InputDecoder)? = nil, maxRecordBytes: Int) {
+        reader = InputReader(paths: paths, maxRecordBytes: maxRecordBytes)
         self.framer = framer
         self.decoder = decoder
     }
@@ -80,7 +80,7 @@ package struct FileSequenceSource<Framer: RecordFramer>: RecordSource {
     package var inputPaths: [String] { reader.paths }
     package var heldPermits: Int { 1 }
 
-    package func run(_ context: SourceContext) async {
+    package func run(_ context: SourceContext<Framer.Context>) async {
         _ = await reader.run(framer: framer, decoder: decoder, permits: context.permits, latch: context.latch) { context.ship($0) }
     }
 }
@@ -102,7 +102,7 @@ package struct InterleavedSource<Framer: RecordFramer>: RecordSource {
     package var inputPaths: [String] { paths }
     package var heldPermits: Int { paths.count }
 
-    package func run(_ context: SourceContext) async {
+    package func run(_ context: SourceContext<Framer.Context>) async {
         await withTaskGroup(of: Void.self) { group in
             for (index, path) in paths.enumerated() {
                 let reader = InputReader(paths: [path], maxRecordBytes: maxRecordBytes)
@@ -142,7 +142,7 @@ package struct GeneratedSource<Generator: RecordGenerator>: RecordSource {
     package var inputPaths: [String] { [] }
     package var heldPermits: Int { 1 }
 
-    package func run(_ context: SourceContext) async {
+    package func run(_ context: SourceContext<NoFileContext>) async {
         var generator = self.generator
         var line = 1
         while await context.permits.acquire() {
@@ -205,7 +205,7 @@ package struct MergedSource<Framer: RecordFramer, Order: MergeOrder>: RecordSour
         var problems: [RecordError?] = []
         var fileName: String
         /// A problem chunk from the reader (an unreadable file, an over-long record): passed on as it is.
-        var passThrough: InputChunk? = nil
+        var passThrough: InputChunk<Framer.Context>? = nil
     }
 
     /// One input's reader, queue and bound.
@@ -214,7 +214,7 @@ package struct MergedSource<Framer: RecordFramer, Order: MergeOrder>: RecordSour
         let permits = AsyncSemaphore(permits: 2)
     }
 
-    package func run(_ context: SourceContext) async {
+    package func run(_ context: SourceContext<Framer.Context>) async {
         let lanes = paths.map { _ in Lane() }
         await withTaskGroup(of: Void.self) { group in
             for (index, path) in paths.enumerated() {
@@ -234,7 +234,7 @@ package struct MergedSource<Framer: RecordFramer, Order: MergeOrder>: RecordSour
     }
 
     /// Cuts a chunk into records (lines, or the framer's ranges) and keys each.
-    private static func keyed(_ chunk: InputChunk, order: Order) -> KeyedChunk {
+    private static func keyed(_ chunk: InputChunk<Framer.Context>, order: Order) -> KeyedChunk {
         var keyed = KeyedChunk(bytes: chunk.bytes, fileName: chunk.fileName)
         if chunk.readerProblem != nil {
             keyed.passThrough = chunk
@@ -278,7 +278,7 @@ package struct MergedSource<Framer: RecordFramer, Order: MergeOrder>: RecordSour
     }
 
     /// The k-way merge: takes the least head record of all inputs until every input is done.
-    private func merge(_ lanes: [Lane], _ context: SourceContext) async {
+    private func merge(_ lanes: [Lane], _ context: SourceContext<Framer.Context>) async {
         var heads: [KeyedChunk?] = Array(repeating: nil, count: lanes.count)
         var cursors = Array(repeating: 0, count: lanes.count)
         var heap = MergeHeap<Order>(order: order)
@@ -304,7 +304,7 @@ package struct MergedSource<Framer: RecordFramer, Order: MergeOrder>: RecordSour
                 return true
             }
         }
-        func flushAndShip(_ chunk: InputChunk) async -> Bool {
+        func flushAndShip(_ chunk: InputChunk<Framer.Context>) async -> Bool {
             if !output.isEmpty {
                 guard await context.permits.acquire() else { return false }
                 context.ship(output.take())
@@ -359,7 +359,7 @@ package struct MergedSource<Framer: RecordFramer, Order: MergeOrder>: RecordSour
             origins.append(RecordOrigin(inputIndex: inputIndex, fileName: chunk.fileName, line: chunk.lines[record], problem: chunk.problems[record]))
         }
 
-        mutating func take() -> InputChunk {
+        mutating func take() -> InputChunk<Framer.Context> {
             defer { self = OutputChunkBuilder() }
             return InputChunk(sequence: 0, bytes: bytes, fileName: origins.first?.fileName ?? "-", firstLine: origins.first?.line ?? 1,
                               records: ranges, inputByteCount: bytes.count, origins: origins)

@@ -46,7 +46,7 @@ package struct StageRuntime: Sendable {
         source: Source,
         sink: Sink,
         makeTransform: @escaping @Sendable () -> Transform
-    ) async -> RunOutcome {
+    ) async -> RunOutcome where Transform.Context == Source.Context {
         signal(SIGPIPE, SIG_IGN)
         SystemIO.enlargePipeBuffer(SystemIO.standardInput)
         SystemIO.enlargePipeBuffer(SystemIO.standardOutput)
@@ -76,7 +76,7 @@ package struct StageRuntime: Sendable {
     private func runFlow<Source: RecordSource, Transform: ChunkTransform, Sink: OutputSink>(
         source: Source, sink: Sink, latch: StopLatch, consumerGone: borrowing Atomic<Bool>,
         makeTransform: @escaping @Sendable () -> Transform
-    ) async -> RunOutcome {
+    ) async -> RunOutcome where Transform.Context == Source.Context {
         let configuration = self.configuration
         var writer: OrderedWriter<Sink>
         do throws(IOError) {
@@ -86,7 +86,7 @@ package struct StageRuntime: Sendable {
             return RunOutcome(status: 1, counts: RunCounts())
         }
         if let outcome = writer.outcome { return outcome }
-        let queue = AsyncQueue<InputChunk>()
+        let queue = AsyncQueue<InputChunk<Source.Context>>()
         let results = OrderedResults<ChunkOutput>()
         let permits = AsyncSemaphore(permits: configuration.jobs * 2 + 1 + source.heldPermits)
         let stopsAtFirstProblem = configuration.errorPolicy == .fail

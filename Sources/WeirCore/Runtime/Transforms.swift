@@ -39,8 +39,11 @@ extension RecordTransform {
 /// cancellation (`Task.isCancelled`) between awaits: a stopped run cancels the workers.
 /// End of input works as for ``RecordTransform``: ``merge(_:)`` then ``finish(into:)``.
 package protocol ChunkTransform {
+    /// The per-file state of the chunks it reads: its framer's ``RecordFramer/Context``.
+    associatedtype Context: FileContext = NoFileContext
+
     /// Processes `chunk`, appending output and problems to `output` (see ``ChunkOutput/report(_:at:input:)``).
-    mutating func process(_ chunk: InputChunk, into output: inout ChunkOutput) async
+    mutating func process(_ chunk: InputChunk<Context>, into output: inout ChunkOutput) async
 
     /// Takes over the state of another worker's instance (end of input). Default: nothing.
     mutating func merge(_ other: consuming Self)
@@ -56,14 +59,14 @@ extension ChunkTransform {
 
 /// Runs a ``RecordTransform`` over each record of a chunk: its framer-supplied record
 /// ranges, or else its lines (`\n` or `\r\n`, blank lines skipped).
-package struct RecordChunkTransform<Transform: RecordTransform>: ChunkTransform {
+package struct RecordChunkTransform<Transform: RecordTransform, Context: FileContext>: ChunkTransform {
     private var transform: Transform
 
     package init(_ transform: Transform) {
         self.transform = transform
     }
 
-    package mutating func merge(_ other: consuming RecordChunkTransform<Transform>) {
+    package mutating func merge(_ other: consuming RecordChunkTransform<Transform, Context>) {
         transform.merge(other.transform)
     }
 
@@ -77,9 +80,9 @@ package struct RecordChunkTransform<Transform: RecordTransform>: ChunkTransform 
         }
     }
 
-    package mutating func process(_ chunk: InputChunk, into output: inout ChunkOutput) async {
+    package mutating func process(_ chunk: InputChunk<Context>, into output: inout ChunkOutput) async {
         chunk.bytes.withUnsafeBytes { buffer in
-            var position = RecordPosition(fileName: chunk.fileName, line: chunk.firstLine, fileContext: chunk.fileContext, inputIndex: chunk.inputIndex)
+            var position = RecordPosition(fileName: chunk.fileName, line: chunk.firstLine, inputIndex: chunk.inputIndex)
             if let records = chunk.records, let origins = chunk.origins {
                 for (range, origin) in zip(records, origins) {
                     position.fileName = origin.fileName
@@ -99,8 +102,8 @@ package struct RecordChunkTransform<Transform: RecordTransform>: ChunkTransform 
                 // Lines and columns are carried forward from record to record, so a chunk
                 // is scanned once whatever its layout (the elements of a minified array
                 // share one line). A chunk's first line may have begun in an earlier chunk:
-                // its columns continue from the ``ChunkStartColumn`` in the file context.
-                let startColumn = (chunk.fileContext as? ChunkStartColumn)?.column ?? 1
+                // its columns continue from the file context's ``FileContext/chunkStartColumn``.
+                let startColumn = chunk.fileContext?.chunkStartColumn ?? 1
                 var lineStart = 1 - startColumn  // ≤ 0 while on a line begun before the chunk
                 var scanned = 0
                 for range in records {
@@ -167,7 +170,7 @@ package struct RecordChunkTransform<Transform: RecordTransform>: ChunkTransform 
 package struct PassThroughLines: ChunkTransform {
     package init() {}
 
-    package mutating func process(_ chunk: InputChunk, into output: inout ChunkOutput) async {
+    package mutating func process(_ chunk: InputChunk<NoFileContext>, into output: inout ChunkOutput) async {
         let lines = chunk.bytes.withUnsafeBytes { LineCounter.count($0) }
         output.bytes = chunk.bytes
         output.recordsRead += lines
