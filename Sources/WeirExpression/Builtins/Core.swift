@@ -240,8 +240,9 @@ final class RangeNode: Node {
                     guard case .number(let start) = fromValue, case .number(let end) = uptoValue else {
                         throw EvaluationError("Range bounds must be numeric")
                     }
+                    // jq's RANGE opcode stops once `current >= end` in C, so a NaN bound never stops.
                     var current = start.double
-                    while current < end.double {
+                    while !(current >= end.double) {
                         try emit(.number(current))
                         current += 1
                     }
@@ -251,14 +252,16 @@ final class RangeNode: Node {
                     guard case .number(let start) = fromValue, case .number(let end) = uptoValue, case .number(let step) = byValue else {
                         throw EvaluationError("Range bounds must be numeric")
                     }
+                    // jq defines range/3 with `<` and `>`, whose order puts NaN below every number.
+                    func less(_ a: Double, _ b: Double) -> Bool { a.isNaN || (!b.isNaN && a < b) }
                     var current = start.double
-                    if step.double > 0 {
-                        while current < end.double {
+                    if less(0, step.double) {
+                        while less(current, end.double) {
                             try emit(.number(current))
                             current += step.double
                         }
-                    } else if step.double < 0 {
-                        while current > end.double {
+                    } else if less(step.double, 0) {
+                        while less(end.double, current) {
                             try emit(.number(current))
                             current += step.double
                         }
