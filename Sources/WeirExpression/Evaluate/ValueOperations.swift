@@ -77,8 +77,10 @@ enum ValueOperations {
         double <= -2147483648 ? Int(Int32.min) : double >= 2147483647 ? Int(Int32.max) : Int(double.rounded(.towardZero))
     }
 
-    /// The most elements an array may get by an assignment past its end (jq's limit).
-    static let maximumAssignedArrayCount = 536_870_912
+    /// The most elements an array may get by an assignment past its end (`.[N] = x`,
+    /// `setpath`, `|=`): a typo such as `.[5e8] = 1` is an error ("Array index too large")
+    /// instead of gigabytes of nulls. jq's own limit is 536,870,912 elements.
+    static let maximumAssignedArrayCount = 10_000_000
 
     /// The start positions of `needle` as a sub-array of `array` (`indices`).
     static func indices(of needle: [JSONValue], in array: [JSONValue]) -> [Int] {
@@ -203,7 +205,8 @@ enum ValueOperations {
         }
     }
 
-    /// The position `setpath` writes for an index into an array of `count` elements, with jq's errors.
+    /// The position `setpath` writes for an index into an array of `count` elements, with jq's
+    /// errors, and Weir's ``maximumAssignedArrayCount`` in place of jq's larger limit.
     private static func assignedPosition(_ double: Double, count: Int) throws -> Int {
         guard let position = arrayPosition(double, count: count) else { throw EvaluationError("Cannot set array element at NaN index") }
         guard position >= 0 else { throw EvaluationError("Out of bounds negative array index") }
