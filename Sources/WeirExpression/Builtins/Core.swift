@@ -59,7 +59,7 @@ extension Builtins {
             "contains/1": .values { value, arguments in .bool(try contains(value, arguments[0])) },
             "type/0": .unary { .string($0.typeName) },
             "tostring/0": .unary(toString),
-            "tojson/0": .unary { .string(JSONWriter.string($0)) },
+            "tojson/0": .unary { .string(ValueText.json($0)) },
             "fromjson/0": .unary { value in
                 guard case .string(let text) = value else { throw typeError(value, "only strings can be parsed") }
                 do {
@@ -128,12 +128,12 @@ extension Builtins {
             "have_decnum/0": .node { _ in LiteralNode(.bool(true)) },  // literals keep their digits, as with decNumber
             "have_literal_numbers/0": .node { _ in LiteralNode(.bool(true)) },
             "debug/0": .unary { value in
-                writeStandardError("[\"DEBUG:\",\(JSONWriter.string(value))]\n")
+                writeStandardError("[\"DEBUG:\",\(ValueText.json(value))]\n")
                 return value
             },
             "debug/1": .node { DebugNode(message: $0[0]) },
             "stderr/0": .unary { value in
-                writeStandardError(JSONWriter.string(value))
+                writeStandardError(ValueText.json(value))
                 return value
             },
             "abs/0": .unary { value in
@@ -177,7 +177,7 @@ extension Builtins {
     /// `tostring`: strings unchanged, everything else as compact JSON.
     static func toString(_ value: JSONValue) -> JSONValue {
         if case .string = value { return value }
-        return .string(JSONWriter.string(value))
+        return .string(ValueText.json(value))
     }
 
     /// jq's `contains`.
@@ -351,7 +351,7 @@ final class DebugNode: Node {
 
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
         try message.run(input, env) { value in
-            Builtins.writeStandardError("[\"DEBUG:\",\(JSONWriter.string(value))]\n")
+            Builtins.writeStandardError("[\"DEBUG:\",\(ValueText.json(value))]\n")
         }
         try emit(input)
     }

@@ -11,7 +11,7 @@ enum ValueOperations {
     /// The compact JSON text of a value, cut like jq 1.8: over 29 bytes, the first 26 bytes (25 and
     /// the closing quote or bracket for strings, arrays and objects) and `...`.
     static func truncatedText(_ value: JSONValue) -> String {
-        let bytes = Array(JSONWriter.string(value).utf8)
+        let bytes = Array(ValueText.json(value).utf8)
         guard bytes.count > 29 else { return String(decoding: bytes, as: UTF8.self) }
         let closer: String
         switch value {
@@ -287,9 +287,11 @@ enum ValueOperations {
 
     // MARK: Arithmetic
 
-    /// `-n`; a literal keeps its digits (as jq 1.8 with decNumber).
+    /// `-n`; a literal keeps its digits (as jq 1.8 with decNumber, whose `0 - x` makes a zero
+    /// positive: `-0.0 | -.` is `0.0`).
     static func negate(_ number: JSONNumber) -> JSONNumber {
         guard let literal = number.literal else { return JSONNumber(-number.double) }
+        if number.double == 0 { return JSONNumber(literal: literal.hasPrefix("-") ? String(literal.dropFirst()) : literal, double: 0) }
         if literal.hasPrefix("-") { return JSONNumber(literal: String(literal.dropFirst()), double: -number.double) }
         return JSONNumber(literal: "-" + literal, double: -number.double)
     }
