@@ -104,7 +104,7 @@ enum Formats {
             switch element {
             case .null: fields.append("")
             case .bool(let flag): fields.append(flag ? "true" : "false")
-            case .number(let number): fields.append(ValueText.text(of: number))
+            case .number(let number): fields.append(number.double.isNaN ? "" : ValueText.text(of: number))  // jq: NaN is an empty field
             case .string(let string):
                 if csv {
                     fields.append("\"" + string.replacingAll("\"", with: "\"\"") + "\"")
