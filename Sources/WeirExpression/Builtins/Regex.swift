@@ -68,7 +68,7 @@ enum RegexSupport {
         do throws(RegexSyntaxError) {
             program = try RegexProgram(pattern: patternText, caseless: ignoreCase, extended: extended, dotAll: dotAll)
         } catch {
-            throw EvaluationError("\(patternText) (at offset 0) is not a valid regex: \(error.message)")
+            throw EvaluationError("Regex failure: \(error.message)")  // jq 1.8 passes on Oniguruma's message
         }
         pthread_mutex_lock(&cache.mutex)
         if cache.entries.count > 256 { cache.entries.removeAll() }

@@ -268,7 +268,7 @@ struct RegexParser {
         }
         guard index < scalars.count, scalars[index] == "}" else { return nil }
         if low > 100_000 || (high ?? 0) > 100_000 { throw RegexSyntaxError(message: "too big number for repeat range") }
-        if let high, high < low { throw RegexSyntaxError(message: "upper bound must be greater than lower bound") }
+        if let high, high < low { throw RegexSyntaxError(message: "upper is smaller than lower in repeat range") }
         position = index + 1
         return (low, high)
     }
