@@ -59,7 +59,7 @@ extension Builtins {
             "contains/1": .values { value, arguments in .bool(try contains(value, arguments[0])) },
             "type/0": .unary { .string($0.typeName) },
             "tostring/0": .unary(toString),
-            "tojson/0": .unary { .string(JSONWriter.string($0)) },
+            "tojson/0": .unary { .string(ValueText.json($0)) },
             "fromjson/0": .unary { value in
                 guard case .string(let text) = value else { throw typeError(value, "only strings can be parsed") }
                 do {
@@ -128,12 +128,12 @@ extension Builtins {
             "have_decnum/0": .node { _ in LiteralNode(.bool(true)) },  // literals keep their digits, as with decNumber
             "have_literal_numbers/0": .node { _ in LiteralNode(.bool(true)) },
             "debug/0": .unary { value in
-                writeStandardError("[\"DEBUG:\",\(JSONWriter.string(value))]\n")
+                writeStandardError("[\"DEBUG:\",\(ValueText.json(value))]\n")
                 return value
             },
             "debug/1": .node { DebugNode(message: $0[0]) },
             "stderr/0": .unary { value in
-                writeStandardError(JSONWriter.string(value))
+                writeStandardError(ValueText.json(value))
                 return value
             },
             "abs/0": .unary { value in
@@ -177,7 +177,7 @@ extension Builtins {
     /// `tostring`: strings unchanged, everything else as compact JSON.
     static func toString(_ value: JSONValue) -> JSONValue {
         if case .string = value { return value }
-        return .string(JSONWriter.string(value))
+        return .string(ValueText.json(value))
     }
 
     /// jq's `contains`.
@@ -240,8 +240,9 @@ final class RangeNode: Node {
                     guard case .number(let start) = fromValue, case .number(let end) = uptoValue else {
                         throw EvaluationError("Range bounds must be numeric")
                     }
+                    // jq's RANGE opcode stops once `current >= end` in C, so a NaN bound never stops.
                     var current = start.double
-                    while current < end.double {
+                    while !(current >= end.double) {
                         try emit(.number(current))
                         current += 1
                     }
@@ -251,14 +252,16 @@ final class RangeNode: Node {
                     guard case .number(let start) = fromValue, case .number(let end) = uptoValue, case .number(let step) = byValue else {
                         throw EvaluationError("Range bounds must be numeric")
                     }
+                    // jq defines range/3 with `<` and `>`, whose order puts NaN below every number.
+                    func less(_ a: Double, _ b: Double) -> Bool { a.isNaN || (!b.isNaN && a < b) }
                     var current = start.double
-                    if step.double > 0 {
-                        while current < end.double {
+                    if less(0, step.double) {
+                        while less(current, end.double) {
                             try emit(.number(current))
                             current += step.double
                         }
-                    } else if step.double < 0 {
-                        while current > end.double {
+                    } else if less(step.double, 0) {
+                        while less(end.double, current) {
                             try emit(.number(current))
                             current += step.double
                         }
@@ -348,7 +351,7 @@ final class DebugNode: Node {
 
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
         try message.run(input, env) { value in
-            Builtins.writeStandardError("[\"DEBUG:\",\(JSONWriter.string(value))]\n")
+            Builtins.writeStandardError("[\"DEBUG:\",\(ValueText.json(value))]\n")
         }
         try emit(input)
     }

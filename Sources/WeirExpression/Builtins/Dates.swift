@@ -53,10 +53,13 @@ enum Dates {
         guard case .number(let number) = value else {
             throw EvaluationError("\(local ? "localtime" : "gmtime")() requires numeric inputs")
         }
+        // As jq 1.8: C's `time_t secs = fsecs` (toward zero; NaN and out of range are LONG_MIN on
+        // x86-64), then the error of a failed gmtime_r (a year beyond C's int) instead of garbage.
         let seconds = number.double
-        var time = time_t(seconds.rounded(.down))
+        var time = time_t(CConversion.long(seconds))
         var result = tm()
-        if local { localtime_r(&time, &result) } else { gmtime_r(&time, &result) }
+        let converted = local ? localtime_r(&time, &result) : gmtime_r(&time, &result)
+        guard converted != nil else { throw EvaluationError("error converting number of seconds since epoch to datetime") }
         return array(from: result, seconds: Double(result.tm_sec) + (seconds - seconds.rounded(.down)))
     }
 
@@ -74,21 +77,26 @@ enum Dates {
         guard case .array(let parts) = value else {
             throw EvaluationError("\(function) requires array of 6 numbers")
         }
-        var numbers: [Double] = []
-        for part in parts {
-            guard case .number(let number) = part else { throw EvaluationError("\(function) requires parsed datetime inputs") }
-            numbers.append(number.double)
+        // As jq 1.8's jv2tm: the first eight elements count, NaN is refused, and each number
+        // is clamped to C's int (the year after subtracting 1900).
+        var numbers: [Int32] = []
+        for part in parts.prefix(8) {
+            guard case .number(let number) = part, !number.double.isNaN else {
+                throw EvaluationError("\(function) requires parsed datetime inputs")
+            }
+            let field = numbers.isEmpty ? number.double - 1900 : number.double
+            numbers.append(field <= -2147483648 ? Int32.min : field >= 2147483647 ? Int32.max : Int32(field.rounded(.towardZero)))
         }
         while numbers.count < 6 { numbers.append(0) }
         var time = Glibc.tm()
-        time.tm_year = Int32(clamping: Int(numbers[0]) - 1900)
-        time.tm_mon = Int32(clamping: Int(numbers[1]))
-        time.tm_mday = Int32(clamping: Int(numbers[2]))
-        time.tm_hour = Int32(clamping: Int(numbers[3]))
-        time.tm_min = Int32(clamping: Int(numbers[4]))
-        time.tm_sec = Int32(clamping: Int(numbers[5]))
-        if numbers.count > 6 { time.tm_wday = Int32(clamping: Int(numbers[6])) }
-        if numbers.count > 7 { time.tm_yday = Int32(clamping: Int(numbers[7])) }
+        time.tm_year = numbers[0]
+        time.tm_mon = numbers[1]
+        time.tm_mday = numbers[2]
+        time.tm_hour = numbers[3]
+        time.tm_min = numbers[4]
+        time.tm_sec = numbers[5]
+        if numbers.count > 6 { time.tm_wday = numbers[6] }
+        if numbers.count > 7 { time.tm_yday = numbers[7] }
         return time
     }
 

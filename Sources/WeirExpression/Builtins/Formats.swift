@@ -9,7 +9,7 @@ extension Builtins {
                 guard Parser.supportedFormats.contains(name) else { throw EvaluationError("\(name) is not a valid format") }
                 return try Formats.apply(name, value)
             },
-            "tojson/0": .unary { .string(JSONWriter.string($0)) },
+            "tojson/0": .unary { .string(ValueText.json($0)) },
         ]
     }
 }
@@ -20,7 +20,7 @@ enum Formats {
     static func apply(_ name: String, _ value: JSONValue) throws -> JSONValue {
         switch name {
         case "text": return Builtins.toString(value)
-        case "json": return .string(JSONWriter.string(value))
+        case "json": return .string(ValueText.json(value))
         case "html": return .string(html(text(value)))
         case "uri": return .string(uri(text(value)))
         case "urid": return .string(try uriDecode(text(value)))
@@ -35,7 +35,7 @@ enum Formats {
 
     private static func text(_ value: JSONValue) -> String {
         if case .string(let string) = value { return string }
-        return JSONWriter.string(value)
+        return ValueText.json(value)
     }
 
     private static func html(_ text: String) -> String {
@@ -104,7 +104,7 @@ enum Formats {
             switch element {
             case .null: fields.append("")
             case .bool(let flag): fields.append(flag ? "true" : "false")
-            case .number(let number): fields.append(number.text)
+            case .number(let number): fields.append(number.double.isNaN ? "" : ValueText.text(of: number))  // jq: NaN is an empty field
             case .string(let string):
                 if csv {
                     fields.append("\"" + string.replacingAll("\"", with: "\"\"") + "\"")
@@ -124,7 +124,7 @@ enum Formats {
             switch element {
             case .string(let string): return "'" + string.replacingAll("'", with: "'\\''") + "'"
             case .array, .object: throw EvaluationError("\(ValueOperations.describe(element)) can not be escaped for shell")
-            default: return JSONWriter.string(element)
+            default: return ValueText.json(element)
             }
         }
         if case .array(let elements) = value {
@@ -217,7 +217,7 @@ final class StringNode: Node {
     private func render(_ value: JSONValue) throws -> String {
         guard let format, format != "text" else {
             if case .string(let string) = value { return string }
-            return JSONWriter.string(value)
+            return ValueText.json(value)
         }
         guard case .string(let string) = try Formats.apply(format, value) else { return "" }
         return string

@@ -7,6 +7,27 @@ import WeirCore
 @_silgen_name("exp10")
 private func exp10(_ value: Double) -> Double
 
+/// Glibc's `scalb` (a double exponent: NaN unless it is integral), not exported by the Swift Glibc module.
+@_silgen_name("scalb")
+private func scalb(_ value: Double, _ exponent: Double) -> Double
+
+/// C's conversions of a double to an integer type as jq's builtins get them on x86-64, where an
+/// out-of-range or NaN value becomes the type's minimum (`cvttsd2si`): `ldexp(1; 1e300)` is 0 in
+/// jq 1.8, not infinity. In range, the fraction is dropped toward zero.
+enum CConversion {
+    /// `(int)value`.
+    static func int(_ value: Double) -> Int32 {
+        guard value > -2147483649, value < 2147483648 else { return Int32.min }
+        return Int32(value.rounded(.towardZero))
+    }
+
+    /// `(long)value`.
+    static func long(_ value: Double) -> Int {
+        guard value >= -9.2233720368547758e18, value < 9.2233720368547758e18 else { return Int.min }
+        return Int(value.rounded(.towardZero))
+    }
+}
+
 extension Builtins {
     /// Math builtins: libm functions of one, two and three numbers.
     static var mathBuiltins: [String: Builtin] {
@@ -22,7 +43,7 @@ extension Builtins {
             ("sinh", { Glibc.sinh($0) }), ("cosh", { Glibc.cosh($0) }), ("tanh", { Glibc.tanh($0) }),
             ("asinh", { Glibc.asinh($0) }), ("acosh", { Glibc.acosh($0) }), ("atanh", { Glibc.atanh($0) }),
             ("gamma", { Glibc.lgamma($0) }), ("lgamma", { Glibc.lgamma($0) }), ("tgamma", { Glibc.tgamma($0) }),
-            ("lgamma_r", { Glibc.lgamma($0) }), ("logb", { Glibc.logb($0) }),
+            ("logb", { Glibc.logb($0) }),
             ("significand", { value in
                 if value == 0 || !value.isFinite { return value }
                 return Glibc.scalbn(value, -Int32(Glibc.ilogb(value)))
@@ -31,12 +52,9 @@ extension Builtins {
             ("ceil", { $0.rounded(.up) }),
         ]
         for (name, function) in unaryFunctions {
+            // Every one computes on the double, as jq 1.8 does: `-100000000000000000 | fabs` is 1e+17.
             table["\(name)/0"] = .unary { value in
                 guard case .number(let number) = value else { throw typeError(value, "number required") }
-                if name == "floor" || name == "ceil" || name == "round" || name == "trunc" || name == "fabs" || name == "nearbyint" || name == "rint",
-                   number.literal != nil, number.isInteger, Swift.abs(number.double) >= 1e17 {
-                    return value  // an integer literal stays as written (jq 1.7 keeps big integers)
-                }
                 return .number(function(number.double))
             }
         }
@@ -46,9 +64,9 @@ extension Builtins {
             ("hypot", { Glibc.hypot($0, $1) }), ("copysign", { Glibc.copysign($0, $1) }),
             ("drem", { Glibc.remainder($0, $1) }), ("remainder", { Glibc.remainder($0, $1) }),
             ("nextafter", { Glibc.nextafter($0, $1) }), ("nexttoward", { Glibc.nextafter($0, $1) }),
-            ("ldexp", { Glibc.ldexp($0, Int32(clamping: Int(exactly: $1.rounded(.towardZero)) ?? 0)) }),
-            ("scalb", { Glibc.scalbn($0, Int32(clamping: Int(exactly: $1.rounded(.towardZero)) ?? 0)) }),
-            ("scalbln", { Glibc.scalbln($0, Int(exactly: $1.rounded(.towardZero)) ?? 0) }),
+            ("ldexp", { Glibc.ldexp($0, CConversion.int($1)) }),
+            ("scalb", { scalb($0, $1) }),
+            ("scalbln", { Glibc.scalbln($0, CConversion.long($1)) }),
         ]
         for (name, function) in binaryFunctions {
             table["\(name)/2"] = .values { _, arguments in
@@ -70,6 +88,12 @@ extension Builtins {
             var exponent: Int32 = 0
             let mantissa = Glibc.frexp(number.double, &exponent)
             return .array([.number(mantissa), .number(Int(exponent))])
+        }
+        table["lgamma_r/0"] = .unary { value in
+            guard case .number(let number) = value else { throw typeError(value, "number required") }
+            var sign: Int32 = 0
+            let logarithm = Glibc.lgamma_r(number.double, &sign)
+            return .array([.number(logarithm), .number(Int(sign))])
         }
         table["modf/0"] = .unary { value in
             guard case .number(let number) = value else { throw typeError(value, "number required") }

@@ -2,10 +2,9 @@
 import Glibc
 #endif
 import WeirCore
-import _StringProcessing
 
 extension Builtins {
-    /// Regular-expression builtins on Swift `Regex` (`test`, `match`, `capture`, `scan`, `split/2`,
+    /// Regular-expression builtins on ``RegexProgram`` (`test`, `match`, `capture`, `scan`, `split/2`,
     /// `sub`, `gsub` are jq-defined over `_match_impl`).
     static var regexBuiltins: [String: Builtin] {
         [
@@ -17,11 +16,12 @@ extension Builtins {
     }
 }
 
-/// Runs jq-style regular expressions: offsets and lengths in code points, jq's flags.
+/// Runs jq-style regular expressions on Weir's own engine (``RegexProgram``): offsets and
+/// lengths in code points, jq's flags, and a step limit that makes a runaway pattern an error.
 enum RegexSupport {
     private final class Cache: @unchecked Sendable {
         var mutex = pthread_mutex_t()
-        var entries: [String: Regex<AnyRegexOutput>] = [:]
+        var entries: [String: RegexProgram] = [:]
         /// Creates the node from its compiled parts.
         init() { pthread_mutex_init(&mutex, nil) }
     }
@@ -31,8 +31,11 @@ enum RegexSupport {
     private struct Options {
         var global = false
         var ignoreEmpty = false
-        var regex: Regex<AnyRegexOutput>
+        var program: RegexProgram
     }
+
+    /// The error of a search that ran out of steps: jq 1.8's, from Oniguruma's retry limit.
+    static let stepLimitMessage = "Regex failure: retry-limit-in-match over"
 
     private static func compile(_ pattern: JSONValue, _ flags: JSONValue, _ input: JSONValue) throws -> Options {
         guard case .string = input else { throw Builtins.typeError(input, "cannot be matched, as it is not a string") }
@@ -60,74 +63,62 @@ enum RegexSupport {
         pthread_mutex_lock(&cache.mutex)
         let cached = cache.entries[key]
         pthread_mutex_unlock(&cache.mutex)
-        if let cached { return Options(global: global, ignoreEmpty: ignoreEmpty, regex: cached) }
-        var regex: Regex<AnyRegexOutput>
-        do {
-            regex = try Regex(extended ? "(?x)" + patternText : patternText)
+        if let cached { return Options(global: global, ignoreEmpty: ignoreEmpty, program: cached) }
+        let program: RegexProgram
+        do throws(RegexSyntaxError) {
+            program = try RegexProgram(pattern: patternText, caseless: ignoreCase, extended: extended, dotAll: dotAll)
         } catch {
-            throw EvaluationError("\(patternText) (at offset 0) is not a valid regex: \(error)")
+            throw EvaluationError("Regex failure: \(error.message)")  // jq 1.8 passes on Oniguruma's message
         }
-        regex = regex.matchingSemantics(.unicodeScalar).ignoresCase(ignoreCase).dotMatchesNewlines(dotAll)
         pthread_mutex_lock(&cache.mutex)
         if cache.entries.count > 256 { cache.entries.removeAll() }
-        cache.entries[key] = regex
+        cache.entries[key] = program
         pthread_mutex_unlock(&cache.mutex)
-        return Options(global: global, ignoreEmpty: ignoreEmpty, regex: regex)
+        return Options(global: global, ignoreEmpty: ignoreEmpty, program: program)
+    }
+
+    /// The first match at `start` or later, the step limit turned into the record's error.
+    private static func search(_ program: RegexProgram, _ scalars: [Unicode.Scalar], from start: Int) throws -> RegexProgram.Match? {
+        do throws(RegexStepLimitExceeded) {
+            return try program.firstMatch(in: scalars, from: start)
+        } catch {
+            throw EvaluationError(stepLimitMessage)
+        }
     }
 
     /// The matches of `pattern` in `input`, each as jq's match object.
     private static func matches(_ input: JSONValue, _ pattern: JSONValue, _ flags: JSONValue, forceGlobal: Bool = false) throws -> [JSONValue] {
         let options = try compile(pattern, flags, input)
         guard case .string(let text) = input else { return [] }
-        let scalars = text.unicodeScalars
+        let scalars = Array(text.unicodeScalars)
+        func string(_ range: Range<Int>) -> String { String(String.UnicodeScalarView(scalars[range])) }
         var results: [JSONValue] = []
-        // Code-point offsets are computed incrementally from the previous match.
-        var offsetBase = text.startIndex
-        var offsetCount = 0
-        func offset(of index: String.Index) -> Int {
-            if index >= offsetBase {
-                offsetCount += scalars.distance(from: offsetBase, to: index)
-            } else {
-                offsetCount = scalars.distance(from: text.startIndex, to: index)
-            }
-            offsetBase = index
-            return offsetCount
-        }
-        let found: [Regex<AnyRegexOutput>.Match]
-        if options.global || forceGlobal {
-            found = text.matches(of: options.regex)
-        } else {
-            do {
-                found = try options.regex.firstMatch(in: text).map { [$0] } ?? []
-            } catch {
-                throw EvaluationError("regex failure: \(error)")
-            }
-        }
-        for match in found {
-            let range = match.range
-            if range.isEmpty && options.ignoreEmpty { continue }
-            let start = offset(of: range.lowerBound)
-            let length = scalars.distance(from: range.lowerBound, to: range.upperBound)
-            var captures: [JSONValue] = []
-            for position in 1..<match.output.count {
-                let group = match.output[position]
-                var capture = JSONObject()
-                if let groupRange = group.range {
-                    capture["offset"] = .number(scalars.distance(from: text.startIndex, to: groupRange.lowerBound))
-                    capture["length"] = .number(scalars.distance(from: groupRange.lowerBound, to: groupRange.upperBound))
-                    capture["string"] = .string(String(text[groupRange]))
-                } else {
-                    capture["offset"] = .number(-1)
-                    capture["length"] = .number(0)
-                    capture["string"] = .null
+        // As jq: after an empty match the next search starts one code point further on.
+        var start = 0
+        while start <= scalars.count, let match = try search(options.program, scalars, from: start) {
+            start = match.range.isEmpty ? match.range.upperBound + 1 : match.range.upperBound
+            if !(match.range.isEmpty && options.ignoreEmpty) {
+                var captures: [JSONValue] = []
+                for (index, group) in match.groups.enumerated() {
+                    var capture = JSONObject()
+                    if let group {
+                        capture["offset"] = .number(group.lowerBound)
+                        capture["length"] = .number(group.count)
+                        capture["string"] = .string(string(group))
+                    } else {
+                        capture["offset"] = .number(-1)
+                        capture["length"] = .number(0)
+                        capture["string"] = .null
+                    }
+                    capture["name"] = options.program.groupNames[index].map(JSONValue.string) ?? .null
+                    captures.append(.object(capture))
                 }
-                capture["name"] = group.name.map(JSONValue.string) ?? .null
-                captures.append(.object(capture))
+                results.append(.object(JSONObject([
+                    ("offset", .number(match.range.lowerBound)), ("length", .number(match.range.count)),
+                    ("string", .string(string(match.range))), ("captures", .array(captures)),
+                ])))
             }
-            results.append(.object(JSONObject([
-                ("offset", .number(start)), ("length", .number(length)),
-                ("string", .string(String(text[range]))), ("captures", .array(captures)),
-            ])))
+            if !(options.global || forceGlobal) { break }
         }
         return results
     }
@@ -141,11 +132,7 @@ enum RegexSupport {
         if testOnly {
             let options = try compile(pattern, flags, input)
             guard case .string(let text) = input else { return .bool(false) }
-            do {
-                return .bool(try options.regex.firstMatch(in: text) != nil)
-            } catch {
-                throw EvaluationError("regex failure: \(error)")
-            }
+            return .bool(try search(options.program, Array(text.unicodeScalars), from: 0) != nil)
         }
         return .array(try matches(input, pattern, flags))
     }

@@ -101,7 +101,7 @@ extension Builtins {
         switch (value, needle) {
         case (.null, _), (_, .null): return .null
         case (.string(let text), .string(let search)):
-            guard !search.isEmpty else { return .null }
+            guard !search.isEmpty else { return .array([]) }  // jq 1.8: the empty string is found nowhere
             let haystack = Array(text.unicodeScalars), pattern = Array(search.unicodeScalars)
             guard pattern.count <= haystack.count else { return .array([]) }
             var result: [JSONValue] = []

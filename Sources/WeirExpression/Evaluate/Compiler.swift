@@ -135,8 +135,8 @@ final class Compiler {
         case .alternative(let left, let right):
             return AlternativeNode(lhs: try compile(left, scope), rhs: try compile(right, scope))
         case .negate(let operand):
-            if case .literal(.number(let number)) = operand {
-                if let literal = number.literal { return LiteralNode(.number(JSONNumber(literal: "-" + literal, double: -number.double))) }
+            if case .literal(.number(let number)) = operand, number.literal != nil {
+                return LiteralNode(.number(ValueOperations.negate(number)))
             }
             return NegateNode(operand: try compile(operand, scope))
         case .array(let body):

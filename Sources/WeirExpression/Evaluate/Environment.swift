@@ -25,8 +25,8 @@ package struct EvaluationError: Error, Sendable, CustomStringConvertible {
         switch value {
         case .string(let text): self.message = text
         case .object(let object) where object["message"] != nil:
-            if case .string(let text)? = object["message"] { self.message = text } else { self.message = "\(value) (not a string)" }
-        default: self.message = "\(value) (not a string)"
+            if case .string(let text)? = object["message"] { self.message = text } else { self.message = "\(ValueText.json(value)) (not a string)" }
+        default: self.message = "\(ValueText.json(value)) (not a string)"
         }
     }
 

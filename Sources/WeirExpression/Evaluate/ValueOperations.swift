@@ -11,7 +11,7 @@ enum ValueOperations {
     /// The compact JSON text of a value, cut like jq 1.8: over 29 bytes, the first 26 bytes (25 and
     /// the closing quote or bracket for strings, arrays and objects) and `...`.
     static func truncatedText(_ value: JSONValue) -> String {
-        let bytes = Array(JSONWriter.string(value).utf8)
+        let bytes = Array(ValueText.json(value).utf8)
         guard bytes.count > 29 else { return String(decoding: bytes, as: UTF8.self) }
         let closer: String
         switch value {
@@ -54,15 +54,33 @@ enum ValueOperations {
         object.count <= 2 && object.keys.allSatisfy { $0 == "start" || $0 == "end" } && object.count > 0
     }
 
-    /// `array[index]` as jq: fractional indexes floor, negative count from the end, out of range is null.
+    /// `array[index]` as jq: see ``arrayPosition(_:count:)``; out of range (and NaN) is null.
     @inline(__always)
     static func element(of array: [JSONValue], at double: Double) -> JSONValue {
-        guard double.isFinite else { return .null }
-        var position = Int(exactly: double.rounded(.down)) ?? Int.max
-        if position < 0 { position += array.count }
-        guard position >= 0, position < array.count else { return .null }
+        guard let position = arrayPosition(double, count: array.count), position >= 0, position < array.count else { return .null }
         return array[position]
     }
+
+    /// The position an array index names, as jq 1.8 computes it: the number converted to C's
+    /// int (toward zero, clamped), then a negative one counted from the end, so `.[-1.7]` of
+    /// three elements is position 2 and `.[-0.5]` position 0. `nil` for NaN. The result may
+    /// still be out of range.
+    static func arrayPosition(_ double: Double, count: Int) -> Int? {
+        guard !double.isNaN else { return nil }
+        var position = cInt(double)
+        if position < 0 { position += count }
+        return position
+    }
+
+    /// A non-NaN double as C's int: toward zero, clamped to `Int32`'s range (jq 1.8's index conversion).
+    static func cInt(_ double: Double) -> Int {
+        double <= -2147483648 ? Int(Int32.min) : double >= 2147483647 ? Int(Int32.max) : Int(double.rounded(.towardZero))
+    }
+
+    /// The most elements an array may get by an assignment past its end (`.[N] = x`,
+    /// `setpath`, `|=`): a typo such as `.[5e8] = 1` is an error ("Array index too large")
+    /// instead of gigabytes of nulls. jq's own limit is 536,870,912 elements.
+    static let maximumAssignedArrayCount = 10_000_000
 
     /// The start positions of `needle` as a sub-array of `array` (`indices`).
     static func indices(of needle: [JSONValue], in array: [JSONValue]) -> [Int] {
@@ -153,14 +171,8 @@ enum ValueOperations {
             object[name] = try setPath(.null, rest, newValue)
             return .object(object)
         case (.array(var array), .number(let number)):
-            guard !number.double.isNaN else { throw EvaluationError("Cannot set array element at NaN index") }
-            var position = Int(number.double.rounded(.down))
-            if position < 0 {
-                position += array.count
-                guard position >= 0 else { throw EvaluationError("Out of bounds negative array index") }
-            }
+            let position = try assignedPosition(number.double, count: array.count)
             if position >= array.count {
-                guard position < 536_870_912 else { throw EvaluationError("Array index too large") }
                 array.append(contentsOf: repeatElement(.null, count: position - array.count + 1))
             }
             let child = array[position]
@@ -168,10 +180,7 @@ enum ValueOperations {
             array[position] = try setPath(child, rest, newValue)
             return .array(array)
         case (.null, .number(let number)):
-            guard !number.double.isNaN else { throw EvaluationError("Cannot set array element at NaN index") }
-            let position = Int(number.double.rounded(.down))
-            guard position >= 0 else { throw EvaluationError("Out of bounds negative array index") }
-            guard position < 536_870_912 else { throw EvaluationError("Array index too large") }
+            let position = try assignedPosition(number.double, count: 0)
             var array = [JSONValue](repeating: .null, count: position + 1)
             array[position] = try setPath(.null, rest, newValue)
             return .array(array)
@@ -194,6 +203,15 @@ enum ValueOperations {
             _ = try index(value, key)
             throw EvaluationError("Cannot index \(value.typeName) with \(key.typeName)")
         }
+    }
+
+    /// The position `setpath` writes for an index into an array of `count` elements, with jq's
+    /// errors, and Weir's ``maximumAssignedArrayCount`` in place of jq's larger limit.
+    private static func assignedPosition(_ double: Double, count: Int) throws -> Int {
+        guard let position = arrayPosition(double, count: count) else { throw EvaluationError("Cannot set array element at NaN index") }
+        guard position >= 0 else { throw EvaluationError("Out of bounds negative array index") }
+        guard position < max(count, maximumAssignedArrayCount) else { throw EvaluationError("Array index too large") }
+        return position
     }
 
     /// `delpaths(paths)`, as jq: paths sorted, grouped by their first key; all deletions at one
@@ -248,9 +266,11 @@ enum ValueOperations {
             for key in keys {
                 switch key {
                 case .number(let number):
-                    guard number.double.isFinite else { continue }
-                    var position = Int(number.double.rounded(.towardZero))
-                    if number.double < 0 { position = array.count + Int(number.double.rounded(.down)) }
+                    // A negative key counts from the end after truncation, as in jq 1.8's jv_dels
+                    // (-0.5 names position count, so nothing); the key's sign decides, not the result's.
+                    guard !number.double.isNaN else { continue }
+                    var position = cInt(number.double)
+                    if number.double < 0 { position += array.count }
                     if position >= 0, position < array.count { doomed[position] = true }
                 case .object(let bounds) where isSliceObject(bounds):
                     let (start, end) = try sliceBounds(count: array.count, from: bounds["start"] ?? .null, to: bounds["end"] ?? .null)
@@ -267,9 +287,11 @@ enum ValueOperations {
 
     // MARK: Arithmetic
 
-    /// `-n`; a literal keeps its digits (as jq 1.8 with decNumber).
+    /// `-n`; a literal keeps its digits (as jq 1.8 with decNumber, whose `0 - x` makes a zero
+    /// positive: `-0.0 | -.` is `0.0`).
     static func negate(_ number: JSONNumber) -> JSONNumber {
         guard let literal = number.literal else { return JSONNumber(-number.double) }
+        if number.double == 0 { return JSONNumber(literal: literal.hasPrefix("-") ? String(literal.dropFirst()) : literal, double: 0) }
         if literal.hasPrefix("-") { return JSONNumber(literal: String(literal.dropFirst()), double: -number.double) }
         return JSONNumber(literal: "-" + literal, double: -number.double)
     }

@@ -32,9 +32,20 @@ struct Parser {
         var lexer = Lexer(source)
         let tokens = try lexer.tokenize()
         var parser = Parser(tokens: tokens, source: source)
-        let expression = try parser.parsePipe()
+        let expression = try parser.parseProgram()
         try parser.expectEnd()
         return expression
+    }
+
+    /// Definitions, then the main expression. Since jq 1.7 a program without one (`''`, only
+    /// comments, only `def`s) is an error, not the identity it was in jq 1.6.
+    private mutating func parseProgram() throws(ExpressionSyntaxError) -> Expression {
+        if isKeyword("def") {
+            let definition = try parseDefinition()
+            return .functionDefinition(definition, try parseProgram())
+        }
+        if current.kind == .end { throw error("Top-level program not given (try \".\")") }
+        return try parsePipe()
     }
 
     private init(tokens: [Token], source: String) {
