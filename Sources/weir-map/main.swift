@@ -40,24 +40,4 @@ let spec = StageSpec(
 var invocation = StageInvocation(spec)
 let program = ExpressionOptions.compile(&invocation)
 
-/// Decodes the parts of a record the expression reads and writes each output as a line.
-struct Map: RecordTransform {
-    let program: Program
-
-    func process(_ record: UnsafeRawBufferPointer, at position: RecordPosition, into output: inout [UInt8]) throws(RecordError) -> Int {
-        let value = try RecordDecoding.parse(record, keeping: program.inputPaths)
-        var written = 0
-        do {
-            try program.evaluate(value, context: evaluationContext(position)) { result in
-                JSONWriter.write(result, into: &output)
-                output.append(0x0A)
-                written += 1
-            }
-        } catch {
-            throw recordError(error)
-        }
-        return written
-    }
-}
-
-await invocation.run { Map(program: program) }
+await invocation.run { ProgramOutputs(program: program) }

@@ -105,29 +105,9 @@ struct NumberedRecords: RecordGenerator {
     }
 }
 
-/// Writes every output of the template on a generated record, as weir-map does.
-struct Template: RecordTransform {
-    let program: Program
-
-    func process(_ record: UnsafeRawBufferPointer, at position: RecordPosition, into output: inout [UInt8]) throws(RecordError) -> Int {
-        let value = try RecordDecoding.parse(record, keeping: program.inputPaths)
-        var written = 0
-        do {
-            try program.evaluate(value, context: EvaluationContext(lineNumber: position.line)) { result in
-                JSONWriter.write(result, into: &output)
-                output.append(0x0A)
-                written += 1
-            }
-        } catch {
-            throw recordError(error)
-        }
-        return written
-    }
-}
-
 let source = GeneratedSource(NumberedRecords(counter: DecimalCounter(first: first, step: step, last: last), prefix: prefix))
 if let template {
-    await invocation.run(source: source) { Template(program: template) }
+    await invocation.run(source: source) { ProgramOutputs(program: template, recordsHaveFiles: false) }
 } else {
     await invocation.runChunks(source: source) { PassThroughLines() }
 }

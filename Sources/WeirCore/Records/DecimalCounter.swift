@@ -291,28 +291,7 @@ package struct DecimalCounter: Sendable {
 
     /// |value| -= |step|, when |value| ≥ |step|.
     private mutating func subtractStep() {
-        var index = storage.count - 1
-        var stepIndex = step.count - 1
-        var borrow: UInt8 = 0
-        while stepIndex >= 0 || borrow != 0 {
-            let digit = storage[index]
-            if digit == UInt8(ascii: ".") {
-                index -= 1
-                stepIndex -= 1
-                continue
-            }
-            let take = (stepIndex >= 0 ? step[stepIndex] - UInt8(ascii: "0") : 0) + borrow
-            let have = digit - UInt8(ascii: "0")
-            if have >= take {
-                storage[index] = UInt8(ascii: "0") + have - take
-                borrow = 0
-            } else {
-                storage[index] = UInt8(ascii: "0") + have + 10 - take
-                borrow = 1
-            }
-            index -= 1
-            stepIndex -= 1
-        }
+        subtractDigits(step)
         trimLeadingZeros()
         if isZero { isNegative = false }
     }
@@ -323,17 +302,24 @@ package struct DecimalCounter: Sendable {
         reserveFront(step.count)
         start = storage.count - step.count
         storage.replaceSubrange(start..., with: step)
+        subtractDigits(value)
+        trimLeadingZeros()
+    }
+
+    /// Subtracts the decimal text `digits` (same scale, not larger) from the value's digits,
+    /// aligned on the right; decimal points are stepped over.
+    private mutating func subtractDigits(_ digits: [UInt8]) {
         var index = storage.count - 1
-        var valueIndex = value.count - 1
+        var digitIndex = digits.count - 1
         var borrow: UInt8 = 0
-        while valueIndex >= 0 || borrow != 0 {
+        while digitIndex >= 0 || borrow != 0 {
             let digit = storage[index]
             if digit == UInt8(ascii: ".") {
                 index -= 1
-                valueIndex -= 1
+                digitIndex -= 1
                 continue
             }
-            let take = (valueIndex >= 0 ? value[valueIndex] - UInt8(ascii: "0") : 0) + borrow
+            let take = (digitIndex >= 0 ? digits[digitIndex] - UInt8(ascii: "0") : 0) + borrow
             let have = digit - UInt8(ascii: "0")
             if have >= take {
                 storage[index] = UInt8(ascii: "0") + have - take
@@ -343,9 +329,8 @@ package struct DecimalCounter: Sendable {
                 borrow = 1
             }
             index -= 1
-            valueIndex -= 1
+            digitIndex -= 1
         }
-        trimLeadingZeros()
     }
 
     /// Drops leading zeros, keeping one digit before the point.
