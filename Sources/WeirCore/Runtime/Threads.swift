@@ -130,6 +130,16 @@ package enum SignalStop {
         }
     }
 
+    /// Forgets several registered paths in one pass (a set of files put in place together).
+    package static func unregister(_ removed: Set<String>) {
+        guard !removed.isEmpty else { return }
+        paths.removeAll { entry in
+            guard removed.contains(String(cString: entry)) else { return false }
+            free(entry)
+            return true
+        }
+    }
+
     /// Unlinks the registered paths and ends the process with `signalNumber`'s default action.
     package static func endBySignal(_ signalNumber: Int32) -> Never {
         for path in paths { unlink(path) }
