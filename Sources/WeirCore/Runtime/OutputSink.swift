@@ -22,6 +22,11 @@ package protocol OutputSink {
     mutating func write(_ bytes: UnsafeRawBufferPointer, to target: OutputTarget) throws(IOError)
     /// Called once at the end of a successful run (not after a fatal error).
     mutating func finish(_ target: OutputTarget) throws(IOError)
+    /// Called once after ``finish(_:)`` when the run succeeds (exit status 0, or any status
+    /// under `--errors skip` or `reject`, as for the `-o` file): put the sink's own files in
+    /// place. A run that fails after `finish` (an unreadable input under `--errors fail`)
+    /// calls ``abandon()`` instead. Default: nothing.
+    mutating func commit() throws(IOError)
     /// Called once when the run fails or is stopped: remove temporary files. Default: nothing.
     mutating func abandon()
     /// Moves what the sink has to report since the last call into `report`. Default: nothing.
@@ -29,6 +34,7 @@ package protocol OutputSink {
 }
 
 extension OutputSink {
+    package mutating func commit() throws(IOError) {}
     package mutating func abandon() {}
     package mutating func report(into report: inout SinkReport) {}
 }

@@ -280,6 +280,7 @@ struct OrderedWriter<Sink: OutputSink> {
             return
         }
         do throws(IOError) {
+            try sink.commit()
             try output.commit()
             try rejects?.commit()
         } catch {
