@@ -12,6 +12,10 @@ package enum ExpressionOptions {
         .value("from-file", short: "f", "FILE", help: "Read the expression from FILE instead of the first operand."),
     ]
 
+    /// The variable options only (`--arg`, `--argjson`, `--slurpfile`, `--rawfile`), for a
+    /// stage whose expressions come from its own options (`--by EXPR`, `--to TEMPLATE`).
+    package static let variableOptions: [OptionSpec] = options.filter { $0.long != "from-file" }
+
     /// Takes the expression (from `-f FILE` or the first operand), binds the variables and
     /// compiles it; any problem is a usage error (exit 2), syntax errors with a caret.
     package static func compile(_ invocation: inout StageInvocation) -> Program {
@@ -22,6 +26,42 @@ package enum ExpressionOptions {
         } else {
             source = invocation.takeOperand("EXPR (the expression)")
         }
+        let variables = self.variables(invocation)
+        do throws(ExpressionSyntaxError) {
+            return try Program.compile(source, variables: variables)
+        } catch {
+            invocation.usageError(syntaxMessage(error, source: source))
+        }
+    }
+
+    /// Compiles the expression given to option `name` (`--by EXPR`) with the variables bound;
+    /// nil when the option is absent. A syntax error is a usage error naming the option.
+    package static func compileOption(_ name: String, _ invocation: StageInvocation) -> Program? {
+        guard let source = invocation.options.value(name) else { return nil }
+        let variables = self.variables(invocation)
+        do throws(ExpressionSyntaxError) {
+            return try Program.compile(source, variables: variables)
+        } catch {
+            invocation.usageError("--\(name): " + syntaxMessage(error, source: source))
+        }
+    }
+
+    /// Compiles the string template given to option `name` (`--to 'out/\(.k).ndjson'`, the
+    /// inside of a jq string literal) with the variables bound, and returns it with its
+    /// literal prefix; nil when the option is absent. A syntax error is a usage error.
+    package static func compileTemplateOption(_ name: String, _ invocation: StageInvocation) -> (program: Program, literalPrefix: String)? {
+        guard let source = invocation.options.value(name) else { return nil }
+        let variables = self.variables(invocation)
+        do throws(ExpressionSyntaxError) {
+            return try Program.compileTemplate(source, variables: variables)
+        } catch {
+            invocation.usageError("--\(name): " + syntaxMessage(error, source: source))
+        }
+    }
+
+    /// The `$name` bindings of the variable options; a bad value is a usage error.
+    private static func variables(_ invocation: StageInvocation) -> [String: JSONValue] {
+        let options = invocation.options
         var variables: [String: JSONValue] = [:]
         for (name, value) in pairs(options.values("arg")) { variables[name] = .string(value) }
         for (name, text) in pairs(options.values("argjson")) {
@@ -35,11 +75,7 @@ package enum ExpressionOptions {
         for (name, path) in pairs(options.values("rawfile")) {
             variables[name] = .string(String(decoding: readFile(path, invocation), as: UTF8.self))
         }
-        do throws(ExpressionSyntaxError) {
-            return try Program.compile(source, variables: variables)
-        } catch {
-            invocation.usageError(syntaxMessage(error, source: source))
-        }
+        return variables
     }
 
     /// `error.message` with the program line and a caret under the column.
