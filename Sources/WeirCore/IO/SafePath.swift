@@ -9,8 +9,9 @@
 /// of the path; symbolic links that already exist inside the directory are followed by the
 /// system as the user set them up.
 package enum SafePath {
-    /// The longest path component most file systems accept (`NAME_MAX`), in bytes.
-    package static let maxComponentBytes = 255
+    /// The longest path component accepted, in bytes: `NAME_MAX` (255) less room for the
+    /// temporary name a file is written under first (`.NAME.weir-PID.tmp`).
+    package static let maxComponentBytes = 223
     /// The longest path the system accepts (`PATH_MAX` less the terminating NUL), in bytes.
     package static let maxPathBytes = 4095
 
