@@ -11,6 +11,7 @@ let stages: [(name: String, usesExpressions: Bool)] = [
     ("weir-map", true),
     ("weir-from-csv", false),
     ("weir-to-csv", false),
+    ("weir-merge", true),
 ]
 
 let optimize: [SwiftSetting] = [
