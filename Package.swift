@@ -12,6 +12,7 @@ let stages: [(name: String, usesExpressions: Bool)] = [
     ("weir-from-csv", false),
     ("weir-to-csv", false),
     ("weir-merge", true),
+    ("weir-split", true),
 ]
 
 let optimize: [SwiftSetting] = [
