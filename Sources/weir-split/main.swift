@@ -47,7 +47,7 @@ let spec = StageSpec(
         .value("format", "FORMAT", default: "ndjson", help: "What the files hold: ndjson (compact records) or csv (rows under a header per file)."),
         .value("max-open", "N", default: "descriptor limit - 64, at most 1000", help: "The most output files open at once, from 1 to the descriptor limit less 64."),
         .value("max-records", "N", help: "Roll files every N records: out/a.ndjson becomes out/a-0001.ndjson, out/a-0002.ndjson, …"),
-        .flag("pass", help: "Also write every record written to a file to standard output (or -o FILE), like tee -p: if standard output is closed, the files are still written."),
+        .flag("pass", help: "Also write every record written to a file to standard output (or -o FILE) as NDJSON, like tee -p: if standard output is closed, the files are still written."),
         .value("columns", "NAMES", help: "With --format csv: the columns, comma-separated, in order, each named once."),
         .value("new-keys", "MODE", default: "error (ignore with --columns)", help: "With --format csv: keys that are not columns of the file: error or ignore."),
         .value("flatten-depth", "N", default: "all", help: "With --format csv: levels of nested objects flattened into dotted names."),

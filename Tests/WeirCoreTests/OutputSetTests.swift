@@ -149,6 +149,16 @@ import Testing
         #expect(listing(root) == ["plain"])
     }
 
+    @Test func aFileWhereAnotherPathMadeADirectoryCommitsNothing() throws {
+        let root = try directory()
+        let set = OutputSet(maxOpen: 4)
+        try set.write(Array("first\n".utf8), to: "\(root)/out/0")
+        try set.write(Array("file\n".utf8), to: "\(root)/out/a")
+        try set.write(Array("nested\n".utf8), to: "\(root)/out/a/b")
+        #expect(throws: IOError.self) { try set.commit() }
+        #expect(listing(root) == [])
+    }
+
     @Test func theOpenFileLimitIsRaisedToTheHardLimit() {
         var before = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &before)

@@ -110,7 +110,8 @@ package final class OutputSet {
         try closeDescriptor(index)
     }
 
-    /// Flushes, syncs and closes every file and renames each into place.
+    /// Flushes, syncs and closes every file and renames each into place (none when one of
+    /// the final paths is a directory).
     package func commit() throws(IOError) {
         guard !finished else { return }
         do throws(IOError) {
@@ -124,6 +125,14 @@ package final class OutputSet {
                     openFiles.append(index)
                 }
                 try closeDescriptor(index, sync: true)
+            }
+            // A rename that fails halfway would leave some files in place and not others:
+            // refuse first what is sure to fail (a directory where a file goes, made by
+            // another path of this set such as `out/a/b` beside `out/a`).
+            for file in files {
+                if let existing = SystemIO.fileStatus(file.finalPath), (existing.st_mode & S_IFMT) == S_IFDIR {
+                    throw IOError(code: EISDIR, context: "cannot write '\(file.finalPath)'")
+                }
             }
             for file in files {
                 try SystemIO.rename(file.temporaryPath, to: file.finalPath, name: file.finalPath)
