@@ -200,6 +200,8 @@ struct SplitSink: OutputSink {
     private let maxRecords: Int?
     private let pass: Bool
     private var streams: [[UInt8]: Stream] = [:]
+    private var lastKey: [UInt8] = []
+    private var lastStream: Stream? = nil
     private var problems: [RecordProblem] = []
     private var row: [UInt8] = []
     private var passed: [UInt8] = []
@@ -236,14 +238,21 @@ struct SplitSink: OutputSink {
         }
         guard fields.count == 3 else { return }
         let record = UnsafeRawBufferPointer(rebasing: line[start...])
-        let key = Array(line[fields[0]])
         let stream: Stream
-        if let known = streams[key] {
+        if let last = lastStream, lastKey.elementsEqual(line[fields[0]]) {
+            // Records of one key often come in runs: no lookup.
+            stream = last
+        } else if let known = streams[Array(line[fields[0]])] {
             stream = known
         } else {
+            let key = Array(line[fields[0]])
             let path = Self.decodeString(UnsafeRawBufferPointer(rebasing: line[fields[0]]))
             stream = Stream(path: path, file: maxRecords == nil ? path : SafePath.rolledPath(path, part: 1))
             streams[key] = stream
+        }
+        if lastStream !== stream {
+            lastStream = stream
+            lastKey = Array(line[fields[0]])
         }
         if let maxRecords, stream.recordsInPart == maxRecords {
             try files.finishFile(stream.file)
