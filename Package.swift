@@ -11,6 +11,8 @@ let stages: [(name: String, usesExpressions: Bool)] = [
     ("weir-map", true),
     ("weir-from-csv", false),
     ("weir-to-csv", false),
+    ("weir-sample", false),
+    ("weir-throttle", true),
     ("weir-merge", true),
     ("weir-split", true),
 ]

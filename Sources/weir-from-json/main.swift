@@ -41,7 +41,8 @@ let spec = StageSpec(
 let invocation = StageInvocation(spec)
 let splitArrays = !invocation.options.flag("no-split-arrays")
 
-/// Cuts the JSON text into records with ``JSONTextSplitter``.
+/// Cuts the JSON text into records with ``JSONTextSplitter``; each chunk carries the column it
+/// starts at (``ChunkStartColumn``), as a chunk of a minified array starts mid-line.
 struct JSONTextFramer: RecordFramer {
     let splitArrays: Bool
     var splitter = JSONTextSplitter()
@@ -60,6 +61,7 @@ struct JSONTextFramer: RecordFramer {
             throw failure
         }
         if brokenFile { return FramedRecords(length: bytes.count, records: []) }
+        let start = ChunkStartColumn(splitter.nextBufferLocation.column)
         let found = splitter.split(bytes, isEndOfInput: isEndOfInput)
         let recordsEnd = found.records.last?.range.upperBound ?? 0
         if let failure = found.failure {
@@ -69,9 +71,9 @@ struct JSONTextFramer: RecordFramer {
             // Ship the records before the failure first; the next call reports it.
             if found.records.isEmpty { throw error }
             pendingFailure = error
-            return FramedRecords(length: recordsEnd, records: found.records.map(\.range))
+            return FramedRecords(length: recordsEnd, records: found.records.map(\.range), fileContext: start)
         }
-        return FramedRecords(length: max(found.consumed, recordsEnd), records: found.records.map(\.range))
+        return FramedRecords(length: max(found.consumed, recordsEnd), records: found.records.map(\.range), fileContext: start)
     }
 
     mutating func skipRecord(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool) -> Int? {
@@ -95,4 +97,4 @@ struct CompactRecord: RecordTransform {
     }
 }
 
-await invocation.run(framer: JSONTextFramer(splitArrays: splitArrays)) { CompactRecord() }
+await invocation.runChunks(framer: JSONTextFramer(splitArrays: splitArrays)) { RecordChunkTransform(CompactRecord()) }

@@ -24,8 +24,8 @@ let spec = StageSpec(
         Records are validated and compacted as weir-cat does. With --source FIELD, each record \
         (which must then be an object) gets FIELD set to the name of its input as given on \
         the command line (<stdin> for standard input). A bad record is reported with its \
-        input's name and line (see --errors). With no FILE, standard input is read (a merge of \
-        one input); - stands for standard input, at most once.
+        input's name and line (see --errors). Standard input (-, or no FILE) can be one of the \
+        inputs, once.
         """,
     options: [
         .value("by", "EXPR", help: "Merge inputs that are each sorted by EXPR (its first output, in jq's order) into one sorted stream."),
@@ -48,7 +48,8 @@ let spec = StageSpec(
             command: "weir-merge --source from",
             input: "{\"sku\":\"A-1\"}\n",
             output: "{\"sku\":\"A-1\",\"from\":\"<stdin>\"}\n"),
-    ]
+    ],
+    input: .several
 )
 
 let invocation = StageInvocation(spec)

@@ -1,6 +1,11 @@
 import WeirCore
 import WeirExpression
 
+/// The values `--max-records` accepts.
+let maxRecordsRange = 1...1_000_000_000_000
+/// The values `--flatten-depth` accepts besides `all` (as weir-to-csv).
+let flattenDepthRange = 0...JSONParser.defaultMaxDepth
+
 let spec = StageSpec(
     name: "split",
     summary: "write each record to a file whose name is a template over its values",
@@ -46,11 +51,11 @@ let spec = StageSpec(
         .value("to", "TEMPLATE", help: "The output path of each record: the inside of a jq string, such as 'out/\\(.retailer).ndjson'."),
         .value("format", "FORMAT", default: "ndjson", help: "What the files hold: ndjson (compact records) or csv (rows under a header per file)."),
         .value("max-open", "N", default: "descriptor limit - 64, at most 1000", help: "The most output files open at once, from 1 to the descriptor limit less 64."),
-        .value("max-records", "N", help: "Roll files every N records: out/a.ndjson becomes out/a-0001.ndjson, out/a-0002.ndjson, …"),
+        .value("max-records", "N", help: "Roll files every N records, \(ParsedOptions.rangeText(maxRecordsRange)): out/a.ndjson becomes out/a-0001.ndjson, out/a-0002.ndjson, …"),
         .flag("pass", help: "Also write every record written to a file to standard output (or -o FILE) as NDJSON, like tee -p: if standard output is closed, the files are still written."),
         .value("columns", "NAMES", help: "With --format csv: the columns, comma-separated, in order, each named once."),
         .value("new-keys", "MODE", default: "error (ignore with --columns)", help: "With --format csv: keys that are not columns of the file: error or ignore."),
-        .value("flatten-depth", "N", default: "all", help: "With --format csv: levels of nested objects flattened into dotted names."),
+        .value("flatten-depth", "N", default: "all", help: "With --format csv: levels of nested objects flattened into dotted names, \(ParsedOptions.rangeText(flattenDepthRange)) or all."),
         .flag("quote-all", help: "With --format csv: quote every field."),
         .value("delimiter", short: "d", "CHAR", default: ",", help: "With --format csv: the field delimiter (one ASCII character, or \\t, tab, comma, semicolon, pipe, space)."),
         .flag("tsv", help: "With --format csv: tab-separated (the same as -d '\\t')."),
@@ -90,12 +95,8 @@ let baseDirectory = SafePath.baseDirectory(ofPrefix: compiled.literalPrefix)
 // Files.
 let descriptorLimit = SystemIO.raiseOpenFileLimit()
 let openable = max(1, descriptorLimit - 64)
-let maxOpen = invocation.checked { () throws(UsageError) in try options.integer("max-open", default: min(1000, openable), minimum: 1) }
-if maxOpen > openable {
-    invocation.usageError("option '--max-open' takes 1 to \(openable) here (the descriptor limit is \(descriptorLimit))")
-}
-let maxRecords: Int? = options.value("max-records") == nil ? nil
-    : invocation.checked { () throws(UsageError) in try options.integer("max-records", default: 0, minimum: 1) }
+let maxOpen = invocation.integer("max-open", default: min(1000, openable), range: 1...openable)
+let maxRecords: Int? = options.value("max-records") == nil ? nil : invocation.integer("max-records", default: 0, range: maxRecordsRange)
 let pass = options.flag("pass")
 if options.value("output") != nil && !pass { invocation.usageError("-o FILE goes with --pass (the files are named by --to)") }
 
@@ -114,10 +115,14 @@ table.quoteAll = options.flag("quote-all")
 table.crlf = options.flag("crlf")
 table.header = !options.flag("no-header")
 if let depth = options.value("flatten-depth"), depth != "all" {
-    table.flattenDepth = invocation.checked { () throws(UsageError) in try options.integer("flatten-depth", default: 0) }
+    table.flattenDepth = invocation.integer("flatten-depth", default: 0, range: flattenDepthRange)
 }
-let columns = options.value("columns").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
-if let columns, Set(columns).count != columns.count { invocation.usageError("--columns: a column is named twice") }
+let columns = options.value("columns").map { text in
+    switch CSVTableOptions.parseColumns(text) {
+    case .success(let names): return names
+    case .failure(let error): invocation.usageError("--columns: \(error.message)")
+    }
+}
 let newKeys = invocation.checked { () throws(UsageError) in
     try options.choice("new-keys", ["error", "ignore"], default: columns == nil ? "error" : "ignore")
 }

@@ -1,5 +1,9 @@
 import WeirCore
 
+/// The values `--flatten-depth` accepts besides `all`: no record nests deeper than the JSON
+/// parser allows, so a larger depth would mean all.
+let flattenDepthRange = 0...JSONParser.defaultMaxDepth
+
 let spec = StageSpec(
     name: "to-csv",
     summary: "turn NDJSON records into CSV rows under one header",
@@ -10,6 +14,13 @@ let spec = StageSpec(
         dotted columns (store.geo.lat) down to --flatten-depth levels; arrays and anything \
         deeper are written as compact JSON text. Strings are written as their text, numbers as \
         their literal (13911860366432393 and 1.10 unchanged), booleans as true and false.
+
+        A column holds the value at its dotted name, whatever it is in a given record: an \
+        object under a column of its own name (--columns user, or a user column that an \
+        earlier null or scalar made) is written there whole as JSON text, its members being \
+        no new keys. Where an object made columns (user.id, user.name), a later null or {} \
+        leaves them empty, while a string, number, boolean or array is a key that is not a \
+        column (see --new-keys), and the message says what it was and what it is now.
 
         Fields are quoted only when they must be (they hold the delimiter, a quote, a line \
         break, or start or end with a space or tab), or always with --quote-all. A one-column \
@@ -24,9 +35,9 @@ let spec = StageSpec(
         is not a valid JSON object, or whose dotted keys collide, is a bad record.
         """,
     options: [
-        .value("columns", "NAMES", help: "The columns, comma-separated, in order (dotted names reach into nested objects)."),
+        .value("columns", "NAMES", help: "The columns, comma-separated, in order, each named once (dotted names reach into nested objects)."),
         .value("new-keys", "MODE", default: "error (ignore with --columns)", help: "Keys that are not columns: error, ignore, or append a column."),
-        .value("flatten-depth", "N", default: "all", help: "Levels of nested objects flattened into dotted names; deeper objects are written as JSON text (0: none)."),
+        .value("flatten-depth", "N", default: "all", help: "Levels of nested objects flattened into dotted names, \(ParsedOptions.rangeText(flattenDepthRange)) or all; deeper objects are written as JSON text (0: none)."),
         .flag("quote-all", help: "Quote every field."),
         .value("delimiter", short: "d", "CHAR", default: ",", help: "The field delimiter: one ASCII character, or \\t, tab, comma, semicolon, pipe, space."),
         .flag("tsv", help: "Tab-separated output (the same as -d '\\t')."),
@@ -72,9 +83,14 @@ table.quoteAll = options.flag("quote-all")
 table.crlf = options.flag("crlf")
 table.header = !options.flag("no-header")
 if let depth = options.value("flatten-depth"), depth != "all" {
-    table.flattenDepth = invocation.checked { () throws(UsageError) in try options.integer("flatten-depth", default: 0) }
+    table.flattenDepth = invocation.integer("flatten-depth", default: 0, range: flattenDepthRange)
 }
-let columns = options.value("columns").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+let columns = options.value("columns").map { text in
+    switch CSVTableOptions.parseColumns(text) {
+    case .success(let names): return names
+    case .failure(let error): invocation.usageError("--columns: \(error.message)")
+    }
+}
 let newKeys = invocation.checked { () throws(UsageError) in
     try options.choice("new-keys", CSVNewKeysPolicy.allCases.map(\.rawValue), default: columns == nil ? "error" : "ignore")
 }

@@ -1,5 +1,8 @@
 import WeirCore
 
+/// The values `--indent` accepts.
+let indentRange = 0...8
+
 let spec = StageSpec(
     name: "to-json",
     summary: "turn NDJSON into one JSON array, or into indented JSON for people",
@@ -16,7 +19,7 @@ let spec = StageSpec(
     options: [
         .flag("pretty", short: "p", help: "Indent each record like jq . (one indented value per record)."),
         .flag("array", short: "a", help: "With --pretty, write one indented array rather than one value per record."),
-        .value("indent", "N", default: "2", help: "Spaces per level with --pretty (0 to 8)."),
+        .value("indent", "N", default: "2", help: "Spaces per level with --pretty, \(ParsedOptions.rangeText(indentRange))."),
         .value("color", "WHEN", default: "auto", help: "Colour the --pretty output: never, always, or auto (when standard output is a terminal)."),
     ],
     examples: [
@@ -41,8 +44,7 @@ let spec = StageSpec(
 let invocation = StageInvocation(spec)
 let pretty = invocation.options.flag("pretty")
 let asArray = !pretty || invocation.options.flag("array")
-let indent = invocation.checked { () throws(UsageError) in try invocation.options.integer("indent", default: 2, minimum: 0) }
-if indent > 8 { invocation.usageError("option '--indent' takes 0 to 8") }
+let indent = invocation.integer("indent", default: 2, range: indentRange)
 let colorMode = invocation.checked { () throws(UsageError) in
     try invocation.options.choice("color", ["never", "always", "auto"], default: "auto")
 }

@@ -49,10 +49,12 @@ import Testing
         return (String(decoding: output, as: UTF8.self), problems)
     }
 
-    @Test func chunksCutAnywhereGiveTheSameRowsAndNumbers() async {
+    @Test("chunks cut anywhere give the same rows and numbers", arguments: ["\n", "\r\n", "\r"])
+    func chunksCutAnywhereGiveTheSameRowsAndNumbers(lineBreak: String) async {
         var csv = "Report \"Q3\nexported by shop\nid,note\n"
         for index in 1...60 { csv += index % 7 == 0 ? "\(index),\"two\nlines, \"\"quoted\"\"\"\n" : "\(index),plain \(index)\n" }
         csv += "61,\"bad\"x\n\n62,last"
+        csv = csv.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: lineBreak)
         var settings = CSVReadSettings()
         settings.skipLines = 2
         settings.conversion.rowKey = "row"

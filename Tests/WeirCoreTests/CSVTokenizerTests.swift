@@ -17,8 +17,15 @@ import Testing
         #expect(tokenizeCSV(Array(",".utf8)).rows == [["", ""]])
     }
 
-    @Test func loneCarriageReturnInsideAnUnquotedFieldIsData() {
-        #expect(tokenizeCSV(Array("a\rb,c\n".utf8)).rows == [["a\rb", "c"]])
+    /// A `\r` alone ends a record outside quotes (old Mac files), as in Miller, xsv and Python's csv.
+    @Test func loneCarriageReturnEndsARecord() throws {
+        #expect(tokenizeCSV(Array("a,b\r1,2\r3,4\r".utf8)).rows == [["a", "b"], ["1", "2"], ["3", "4"]])
+        #expect(tokenizeCSV(Array("a\rb,c\n\"q\"\r\"d\re\",f".utf8)).rows == [["a"], ["b", "c"], ["q"], ["d\re", "f"]])
+        #expect(tokenizeCSV(Array("a\r\r\n\rb\r\n\r".utf8)).rows == [["a"], ["b"]])
+        // Lines count `\r` alone like `\n` and `\r\n`, inside quotes too.
+        let result = tokenizeCSV(Array("h\r\"x\ry\"\r\n\r5\"\r".utf8))
+        let error = try #require(result.errors.first)
+        #expect((error.line, error.column, error.row) == (5, 2, 3))
     }
 
     @Test func otherDialects() {
@@ -66,6 +73,31 @@ import Testing
         #expect(tokenizeCSV(Array("é,日本,🙂\n".utf8)).rows == [["é", "日本", "🙂"]])
     }
 
+    /// In transcoded input, a marker says what could not be read; in UTF-8 input 0xFF is just invalid.
+    @Test func transcodingProblemsAreReportedWhereTheyWere() throws {
+        var input = Array("a,b\n1,".utf8)
+        CSVTranscodingProblem(.unpairedHighSurrogate, offset: 12).appendMarker(into: &input)
+        input += Array("x\n2,y\n".utf8)
+        var messages: [String] = []
+        var rows: [[String]] = []
+        for encoding in [CSVEncoding.utf16LE, nil] {
+            input.withUnsafeBytes { bytes in
+                var tokenizer = CSVTokenizer(chunk: bytes, dialect: .csv, transcodedFrom: encoding)
+                while true {
+                    do throws(CSVError) {
+                        guard try tokenizer.nextRecord() else { break }
+                        rows.append(tokenizer.fields.map { $0.text(in: bytes, quote: 0x22) })
+                    } catch {
+                        messages.append("\(error.line):\(error.column): field \(error.field): \(error.message)")
+                    }
+                }
+            }
+        }
+        #expect(messages == ["2:3: field 2: not utf-16le: a high surrogate without a low one after it (byte 12 of the file)",
+                             "2:3: field 2: invalid UTF-8 (byte 0xFF)"])
+        #expect(rows == [["a", "b"], ["2", "y"], ["a", "b"], ["2", "y"]])
+    }
+
     @Test func lineAndRowCountingSkipsBlankLines() throws {
         let input = "h\n\n1\n\"2\n\"\n\nx\"\n"
         let result = tokenizeCSV(Array(input.utf8))
@@ -87,7 +119,7 @@ import Testing
                     if index > 0 { csv.append(UInt8(ascii: ",")) }
                     writer.appendField(Array(field.utf8), forceQuotes: row.count == 1 && field.isEmpty, into: &csv)
                 }
-                csv.append(contentsOf: Bool.random(using: &generator) ? [0x0D, 0x0A] : [0x0A])
+                csv.append(contentsOf: [[0x0D, 0x0A], [0x0A], [0x0D]].randomElement(using: &generator)!)
             }
             let expected = tokenizeCSV(csv).rows
             #expect(expected == rows)
@@ -102,14 +134,16 @@ import Testing
                 offset = end
                 let boundary = buffer.withUnsafeBytes { framer.completeRecordsEnd(in: $0) }
                 if boundary > 0 {
-                    #expect(buffer[boundary - 1] == 0x0A)
+                    #expect(buffer[boundary - 1] == 0x0A || buffer[boundary - 1] == 0x0D)
                     reassembled += tokenizeCSV(Array(buffer[..<boundary])).rows
                     buffer.removeFirst(boundary)
                     framer.consume(upTo: boundary)
                 }
             }
-            #expect(buffer.isEmpty)
+            // A last `\r` waits for the end of the input: it could have been the start of a `\r\n`.
+            #expect(buffer.isEmpty || buffer.last == 0x0D)
             #expect(!framer.isInsideQuotes)
+            reassembled += tokenizeCSV(buffer).rows
             #expect(reassembled == rows)
         }
     }
@@ -128,6 +162,18 @@ import Testing
         // Framing resumes normally after the skipped record.
         let tail = Array(rest[end!...])
         #expect(tail.withUnsafeBytes { framer.completeRecordsEnd(in: $0) } == 4)
+    }
+
+    /// A skipped record whose `\r` ends the bytes held: the next bytes say whether a `\n` belongs to it.
+    @Test func framerSkipsAnOversizedRecordEndingInACarriageReturn() {
+        for (next, end) in [("\n2,3\r", 1), ("2,3\r", 0)] {
+            var framer = CSVRecordFramer()
+            #expect(Array("1,\"x\ry\"\r".utf8).withUnsafeBytes { framer.skipRecord($0) } == nil)
+            #expect(Array(next.utf8).withUnsafeBytes { framer.skipRecord($0) } == end)
+        }
+        var framer = CSVRecordFramer()
+        #expect(Array("1,x\r".utf8).withUnsafeBytes { framer.skipRecord($0, isEndOfInput: true) } == 4)
+        #expect(Array("1,x\r2".utf8).withUnsafeBytes { framer.skipRecord($0) } == 4)
     }
 
     @Test func byteScanHelpers() {
@@ -198,7 +244,9 @@ func randomField(_ generator: inout SeededGenerator) -> String {
                 }
             }
             let counted = bytes.withUnsafeBytes { CSVRecordFramer.countRecords(in: $0, quote: 0x22) }
-            #expect(counted == rows, "\(Array(text.unicodeScalars))")
+            #expect(counted.records == rows, "\(Array(text.unicodeScalars))")
+            let lineBreaks = bytes.indices.filter { bytes[$0] == 0x0A || (bytes[$0] == 0x0D && ($0 + 1 == bytes.count || bytes[$0 + 1] != 0x0A)) }.count
+            #expect(counted.lines == lineBreaks, "\(Array(text.unicodeScalars))")
         }
     }
 }

@@ -7,7 +7,8 @@ import Testing
         var flattener = CSVRecordFlattener(maxDepth: depth)
         let bytes = Array(json.utf8)
         try bytes.withUnsafeBytes { raw in try flattener.flatten(raw) }
-        return flattener.entries.map { "\(flattener.key($0))=\($0.isNull ? "<null>" : flattener.value($0))" }
+        // A flattened object's own entry (for a column named after it) is tested on its own.
+        return flattener.entries.filter { $0.memberCount == 0 }.map { "\(flattener.key($0))=\($0.isNull ? "<null>" : flattener.value($0))" }
     }
 
     @Test func flattening() throws {
@@ -101,6 +102,57 @@ import Testing
         #expect(given.csv == "b,a\n,1\n3,2\n,5\n")
     }
 
+    @Test func nestedObjectsHaveAnEntryOfTheirOwn() throws {
+        var flattener = CSVRecordFlattener()
+        let bytes = Array(#"{"a":1,"s": {"c": "x y", "g":{"l":1}},"e":{}}"#.utf8)
+        var keys: [String] = [], counts: [Int] = [], text = ""
+        try bytes.withUnsafeBytes { raw in
+            try flattener.flatten(raw)
+            let objects = flattener.entries.indices.filter { flattener.entries[$0].memberCount > 0 }
+            keys = objects.map { flattener.key(flattener.entries[$0]) }
+            counts = objects.map { flattener.entries[$0].memberCount }
+            flattener.materializeObject(objects[0])  // while the record's bytes are there
+            text = flattener.value(flattener.entries[objects[0]])
+        }
+        #expect(keys == ["s", "s.g"])
+        #expect(counts == [3, 1])
+        #expect(text == #"{"c":"x y","g":{"l":1}}"#)
+    }
+
+    @Test func anObjectInAColumnOfItsName() {
+        let lines = [#"{"u":{"id":1,"n":"A, B"},"x":2}"#, #"{"u":{}}"#]
+        #expect(writeCSV(lines, columns: ["u", "x"]).csv == #"u,x\#n"{""id"":1,""n"":""A, B""}",2\#n{},\#n"#)
+        #expect(writeCSV(lines, columns: ["u", "u.id"], options: { var o = CSVTableOptions(); o.newKeys = .ignore; return o }()).csv == #"u,u.id\#n"{""id"":1,""n"":""A, B""}",1\#n{},\#n"#)
+        // Its members are written with it, so they are not new keys.
+        let strict = writeCSV([lines[0]], columns: ["u", "x"], options: { var o = CSVTableOptions(); o.newKeys = .error; return o }())
+        #expect(strict.errors.isEmpty)
+    }
+
+    @Test func valuesThatChangeShape() {
+        let lines = [#"{"u":{"id":1,"n":"A"}}"#, #"{"u":null}"#, #"{"u":{}}"#, #"{}"#, #"{"u":[1]}"#]
+        let failing = writeCSV(lines)
+        #expect(failing.csv == "u.id,u.n\n1,A\n,\n,\n,\n")
+        #expect(failing.errors == [#"key "u" was an object, with columns u.id, u.n in the header; here it is an array (see --new-keys)"#])
+        let appended = writeCSV(lines, options: { var o = CSVTableOptions(); o.newKeys = .append; return o }())
+        #expect(appended.csv == "u.id,u.n\n1,A\n,\n,\n,\n,,[1]\n")
+        #expect(appended.added == ["u"])
+        let ignoring = writeCSV(lines, options: { var o = CSVTableOptions(); o.newKeys = .ignore; return o }())
+        #expect(ignoring.csv == "u.id,u.n\n1,A\n,\n,\n,\n,\n")
+        // A scalar, null or {} first, an object later: its JSON text in that column.
+        #expect(writeCSV([#"{"u":null}"#, #"{"u":{"id":1}}"#, #"{"u":{}}"#, #"{"u":5}"#]).csv == "u\n\"\"\n\"{\"\"id\"\":1}\"\n{}\n5\n")
+        #expect(writeCSV([#"{"a":{"b":{"c":1}}}"#, #"{"a":{"b":true}}"#]).errors
+            == [#"key "a.b" was an object, with column a.b.c in the header; here it is a boolean (see --new-keys)"#])
+    }
+
+    /// A record that fails forgets the columns it added, and their keys are looked up afresh.
+    @Test func aFailedRecordAddsNoColumns() {
+        let appended = writeCSV([#"{"a":1}"#, #"{"a":2,"b":3,"b":4}"#, #"{"b":5,"a":6}"#, #"{"b":7}"#],
+                                options: { var o = CSVTableOptions(); o.newKeys = .append; return o }())
+        #expect(appended.csv == "a\n1\n6,5\n,7\n")
+        #expect(appended.errors.count == 1)
+        #expect(appended.added == ["b"])
+    }
+
     @Test func collisionsAndBadRecords() {
         let result = writeCSV([#"{"a.b":1,"a":{"b":2}}"#, "[1,2]", #"{"a.b":3}"#, "{bad"])
         #expect(result.csv == "a.b\n3\n")
@@ -122,6 +174,11 @@ import Testing
 
     @Test func singleEmptyColumnStaysARow() {
         #expect(writeCSV([#"{"a":""}"#, #"{"a":null}"#, #"{"a":"x"}"#]).csv == "a\n\"\"\n\"\"\nx\n")
+    }
+
+    @Test func columnsAreNamedOnce() {
+        #expect(CSVTableOptions.parseColumns("a,store.city,b") == .success(["a", "store.city", "b"]))
+        #expect(CSVTableOptions.parseColumns("a,b,a") == .failure(CSVUsageError(#"column "a" is named twice"#)))
     }
 
     @Test func headerOnlyWhenColumnsGivenAndNoRecords() {

@@ -167,6 +167,63 @@ import Testing
         }
     }
 
+    @Test func largeMinifiedArrayIsSplitWithTheRightPositions() {
+        // Half a megabyte of elements on one line (as `tr -d '\n'` leaves an array), then a second
+        // array on line 2: every element and its column, however the stream is cut.
+        let elements = [
+            "{\"id\":1}", "{\"s\":\"a,]}\\\"[{\",\"n\":[1,[2,{}]]}", "\"x\\\\\"", "-12.5e3", "true", "null", "[]", "{}",
+            "{\"k\":\"\\u00e9\\n\"}",
+        ]
+        var text: [UInt8] = [UInt8(ascii: "[")]
+        var expected: [String] = []
+        var locations: [JSONTextSplitter.Location] = []
+        for index in 0..<60_000 {
+            if index > 0 { text.append(UInt8(ascii: ",")) }
+            let element = elements[index % elements.count]
+            locations.append(JSONTextSplitter.Location(line: 1, column: text.count + 1))
+            expected.append(element)
+            text.append(contentsOf: element.utf8)
+        }
+        text.append(contentsOf: "]\n[".utf8)
+        for index in 0..<1_000 {
+            if index > 0 { text.append(UInt8(ascii: ",")) }
+            locations.append(JSONTextSplitter.Location(line: 2, column: 2 + index * 2))
+            expected.append("\(index % 10)")
+            text.append(contentsOf: "\(index % 10)".utf8)
+        }
+        text.append(UInt8(ascii: "]"))
+        #expect(text.count > 2 * 256 * 1024)  // more than two of the reader's chunks
+        var random = JSONSeededGenerator(seed: 14)
+        for pieces in [{ 256 * 1024 }, { 64 * 1024 + 7 }, { Int.random(in: 1...100_000, using: &random) }] {
+            let result = Self.split(text, pieceSizes: pieces)
+            #expect(result.failure == nil)
+            #expect(result.records == expected)
+            #expect(result.locations == locations)
+        }
+    }
+
+    @Test func nextBufferLocationIsWhereTheUnconsumedBytesStart() {
+        var splitter = JSONTextSplitter()
+        #expect(splitter.nextBufferLocation == JSONTextSplitter.Location(line: 1, column: 1))
+        var buffer = Array("[{\"a\":1},{\"b\":\n2".utf8)
+        var output = buffer.withUnsafeBytes { splitter.split($0, isEndOfInput: false) }
+        #expect(output.consumed == 9)
+        // The unfinished record `{"b":` starts the next buffer, on line 1 though the scan is on line 2.
+        #expect(splitter.nextBufferLocation == JSONTextSplitter.Location(line: 1, column: 10))
+        buffer.removeFirst(output.consumed)
+        buffer.append(contentsOf: "},3,\n 4".utf8)
+        output = buffer.withUnsafeBytes { splitter.split($0, isEndOfInput: false) }
+        #expect(output.records.map(\.column) == [10, 4])
+        // The bare scalar `4` may go on in the next buffer: it is unfinished.
+        #expect(output.consumed == buffer.count - 1)
+        #expect(splitter.nextBufferLocation == JSONTextSplitter.Location(line: 3, column: 2))
+        buffer.removeFirst(output.consumed)
+        buffer.append(contentsOf: "]  ".utf8)
+        output = buffer.withUnsafeBytes { splitter.split($0, isEndOfInput: true) }
+        #expect(output.records.map(\.column) == [2])
+        #expect(splitter.nextBufferLocation == JSONTextSplitter.Location(line: 3, column: 6))
+    }
+
     @Test func locationOfAnErrorInsideARecord() {
         let record = Array("{\n  \"a\": 1,\n  \"b\" 2\n}".utf8)
         let error = compactBytes(record).failure!

@@ -13,7 +13,7 @@ import Testing
         let parsed = try ParsedOptions(arguments: ["-qv", "--output=x.json", "-j4", "--arg", "a", "1", "--arg", "b", "2", "in.json", "-", "--", "-o"], options: options)
         #expect(parsed.flag("quiet") && parsed.flag("invert"))
         #expect(parsed.value("output") == "x.json")
-        #expect(try parsed.integer("jobs", default: 1, minimum: 1) == 4)
+        #expect(try parsed.integer("jobs", default: 1, range: 1...256) == 4)
         #expect(parsed.values("arg") == ["a", "1", "b", "2"])
         #expect(parsed.operands == ["in.json", "-", "-o"])
     }
@@ -34,8 +34,54 @@ import Testing
 
     @Test func byteSizesAndChoices() throws {
         let parsed = try ParsedOptions(arguments: ["--output", "16M"], options: options)
-        #expect(try parsed.byteSize("output", default: 1) == 16 << 20)
+        #expect(try parsed.byteSize("output", default: 1, range: 1...(1 << 30)) == 16 << 20)
         #expect(throws: UsageError.self) { try parsed.choice("output", ["a", "b"], default: "a") }
+    }
+
+    /// The value of `--jobs` given as `text`, or the usage error's message.
+    func integer(_ text: String, range: ClosedRange<Int>) -> Result<Int, UsageError> {
+        Result { () throws(UsageError) in try ParsedOptions(arguments: ["--jobs", text], options: options).integer("jobs", default: -7, range: range) }
+    }
+
+    /// The value of `--output` given as `text` read as a byte size, or the usage error.
+    func byteSize(_ text: String, range: ClosedRange<Int>) -> Result<Int, UsageError> {
+        Result { () throws(UsageError) in try ParsedOptions(arguments: ["--output", text], options: options).byteSize("output", default: -7, range: range) }
+    }
+
+    @Test func integersOutsideTheirRangeAreUsageErrors() throws {
+        #expect(try ParsedOptions(arguments: [], options: options).integer("jobs", default: 3, range: 1...256) == 3)
+        for (text, value) in [("1", 1), ("256", 256), ("+12", 12), ("0", nil), ("257", nil), ("-1", nil), ("4611686018427387904", nil),
+                              ("99999999999999999999", nil), ("", nil), ("4x", nil), (" 4", nil)] as [(String, Int?)] {
+            #expect((try? integer(text, range: 1...256).get()) == value, "'\(text)'")
+        }
+        guard case .failure(let error) = integer("10000000", range: 1...256) else { Issue.record("accepted"); return }
+        #expect(error.message == "option '--jobs' takes a whole number from 1 to 256, not '10000000'")
+        #expect(try integer("-5", range: -10...10).get() == -5)
+    }
+
+    @Test func byteSizesAreOverflowCheckedAndInTheirRange() throws {
+        let range = 1...(1 << 30)
+        #expect(try ParsedOptions(arguments: [], options: options).byteSize("output", default: 64 << 20, range: range) == 64 << 20)
+        let cases: [(String, Int?)] = [
+            ("1", 1), ("4096", 4096), ("64k", 64 << 10), ("64K", 64 << 10), ("16m", 16 << 20), ("1G", 1 << 30), ("1024M", 1 << 30),
+            ("1025M", nil), ("1073741825", nil), ("2G", nil), ("0", nil), ("0K", nil), ("-1K", nil), ("", nil), ("K", nil), ("1T", nil), ("1.5M", nil),
+            // Each of these overflows Int when multiplied (or parsed): never a trap.
+            ("8589934592G", nil), ("9223372036854775807K", nil), ("9223372036854775807", nil), ("99999999999999999999M", nil),
+        ]
+        for (text, value) in cases {
+            #expect((try? byteSize(text, range: range).get()) == value, "'\(text)'")
+        }
+        guard case .failure(let error) = byteSize("8589934592G", range: range) else { Issue.record("accepted"); return }
+        #expect(error.message == "option '--output' takes a size from 1 to 1G (such as 4096, 64K or 16M), not '8589934592G'")
+    }
+
+    @Test func rangesAreWrittenAsHelpStatesThem() {
+        #expect(ParsedOptions.rangeText(1...256) == "1 to 256")
+        #expect(ParsedOptions.sizeRangeText(1...(1 << 30)) == "1 to 1G")
+        #expect([0, 1000, 1536, 4096, 64 << 20, 3 << 30].map(ParsedOptions.sizeText) == ["0", "1000", "1536", "4K", "64M", "3G"])
+        // The common options state the ranges they are parsed with.
+        #expect(CommonOptions.jobs.help.contains(ParsedOptions.rangeText(CommonOptions.jobsRange)))
+        #expect(CommonOptions.maxLineBytes.help.contains("1 to 1G"))
     }
 
     @Test func helpAndManPageShowEveryOption() {

@@ -26,6 +26,21 @@ import Testing
         }
     }
 
+    @Test("a consumer that exits ends the stage at once, even while its input is slow")
+    func goneConsumerEndsAStageWaitingForInput() throws {
+        // The input sends one record and then stays open for 8 s; head exits after the
+        // first line. Each stage must notice at once and exit 0, quietly.
+        let script = """
+            start=$(date +%s)
+            (echo '{"a":1}'; sleep 8) | (weir-filter '.a == 1'; echo "filter $? $(( $(date +%s) - start ))" >&2) | head -1 >/dev/null
+            """
+        let result = try StageHarness.shell("timeout 60 bash -c '\(script.replacingOccurrences(of: "'", with: "'\\''"))'")
+        let report = result.stderr.split(separator: "\n").first { $0.hasPrefix("filter ") }.map(String.init) ?? result.stderr
+        let fields = report.split(separator: " ")
+        #expect(fields.count == 3 && fields[1] == "0", "\(report)")
+        #expect((Int(fields.last ?? "") ?? 99) < 5, "the stage waited for its input: \(report)")
+    }
+
     @Test("output order never depends on -j")
     func orderIsStable() throws {
         let input = Self.records(count: 30_000)

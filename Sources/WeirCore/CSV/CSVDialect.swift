@@ -1,7 +1,7 @@
 /// How a CSV file separates and quotes its fields: one delimiter byte and one quote byte.
 ///
-/// Both are single ASCII bytes. Records always end at `\n` (optionally preceded by `\r`),
-/// so neither may be `\r` or `\n`, and they must differ. The default is RFC 4180's comma
+/// Both are single ASCII bytes. Records end at a line break (`\n`, `\r\n`, or a `\r`
+/// alone), so neither may be `\r` or `\n`, and they must differ. The default is RFC 4180's comma
 /// and double quote; `tsv` is the same grammar with a tab (quoted fields still work, as in
 /// spreadsheet exports, and writers quote a field holding a tab rather than mangling it).
 package struct CSVDialect: Sendable, Equatable {
@@ -89,7 +89,7 @@ package struct CSVDialect: Sendable, Equatable {
             } else if !inQuotes {
                 if byte == delimiter {
                     fields += 1
-                } else if byte == 0x0A {
+                } else if byte == 0x0A || (byte == 0x0D && (index == sample.count || sample[index] != 0x0A)) {
                     if recordLength > 0 { counts.append(fields) }
                     fields = 1
                     recordLength = 0

@@ -18,6 +18,8 @@ package struct CSVReadSettings: Sendable {
     package var header: CSVHeaderSource = .firstRow
     /// Physical lines to skip at the start of each file before the header (a preamble).
     package var skipLines = 0
+    /// The encoding the input is transcoded from (nil: UTF-8, read as it is).
+    package var transcodedFrom: CSVEncoding? = nil
     /// Types, empty fields, ragged rows, provenance.
     package var conversion = CSVConversionOptions()
 
@@ -35,19 +37,25 @@ package final class CSVFileContext: Sendable {
     package let classes: CSVByteClasses
     /// The columns.
     package let header: CSVHeader
+    /// The encoding the file is transcoded from (nil: UTF-8 as it is).
+    package let transcodedFrom: CSVEncoding?
 
     /// A context for one file.
-    package init(fileName: String, dialect: CSVDialect, header: CSVHeader) {
+    package init(fileName: String, dialect: CSVDialect, header: CSVHeader, transcodedFrom: CSVEncoding? = nil) {
         self.fileName = fileName
         self.dialect = dialect
         self.classes = CSVByteClasses(dialect)
         self.header = header
+        self.transcodedFrom = transcodedFrom
     }
 }
 
-/// What travels with each chunk of a CSV file: the file's context, the number of the
-/// chunk's first row, and where its records start (after the preamble and header, which
-/// stay in the first chunk so that line numbers stay right).
+/// What travels with each chunk of a CSV file: the file's context, the numbers of the
+/// chunk's first row and line, and where its records start (after the preamble and
+/// header, which stay in the first chunk).
+///
+/// The line is counted here rather than taken from the reader's count of `\n`s, because a
+/// CSV line may also end in a `\r` alone.
 package struct CSVChunkContext: Sendable {
     /// The file's columns and dialect.
     package var file: CSVFileContext
@@ -55,6 +63,8 @@ package struct CSVChunkContext: Sendable {
     package var firstRow: Int
     /// Offset of the first record byte in the chunk.
     package var dataStart: Int
+    /// The physical line of the byte at `dataStart`.
+    package var firstLine: Int
 }
 
 /// Cuts CSV input into chunks of whole records for `weir-from-csv`, handling each file's
@@ -73,6 +83,11 @@ package struct CSVInputFramer: RecordFramer {
     private var file: CSVFileContext? = nil
     private var skippingFile = false
     private var nextRow = 1
+    /// The physical line at the start of the unconsumed input.
+    private var nextLine = 1
+    /// True when the bytes dropped by ``skipRecord(_:isEndOfInput:)`` ended in a `\r`, so a
+    /// `\n` that starts the next ones belongs to the same line break.
+    private var droppedCarriageReturn = false
     /// Offset in the current buffer where records start (the first chunk of a file only).
     private var dataStart = 0
 
@@ -91,6 +106,8 @@ package struct CSVInputFramer: RecordFramer {
         file = nil
         skippingFile = false
         nextRow = 1
+        nextLine = 1
+        droppedCarriageReturn = false
         dataStart = 0
         framer.reset()
     }
@@ -113,8 +130,11 @@ package struct CSVInputFramer: RecordFramer {
             framer.consume(upTo: end)
         }
         if end == 0 && dataStart == 0 { return FramedRecords(length: 0) }
-        let context = CSVChunkContext(file: file!, firstRow: nextRow, dataStart: dataStart)
-        nextRow += CSVRecordFramer.countRecords(in: UnsafeRawBufferPointer(rebasing: view[0..<end]), quote: settings.dialect.quote)
+        let startLines = dataStart > 0 ? CSVRecordFramer.countLineBreaks(in: UnsafeRawBufferPointer(rebasing: bytes[..<dataStart])) : 0
+        let context = CSVChunkContext(file: file!, firstRow: nextRow, dataStart: dataStart, firstLine: nextLine + startLines)
+        let counts = CSVRecordFramer.countRecords(in: UnsafeRawBufferPointer(rebasing: view[0..<end]), quote: settings.dialect.quote)
+        nextRow += counts.records
+        nextLine += startLines + counts.lines
         let length = dataStart + end
         dataStart = 0
         return FramedRecords(length: length, records: nil, fileContext: context)
@@ -128,9 +148,28 @@ package struct CSVInputFramer: RecordFramer {
             return bytes.count
         }
         dataStart = 0
-        guard let end = framer.skipRecord(bytes) else { return nil }
+        let end = framer.skipRecord(bytes, isEndOfInput: isEndOfInput)
+        let dropped = UnsafeRawBufferPointer(rebasing: bytes[..<(end ?? bytes.count)])
+        nextLine += CSVRecordFramer.countLineBreaks(in: dropped)
+        if droppedCarriageReturn, dropped.first == 0x0A { nextLine -= 1 }  // the `\n` of a `\r\n` cut in two
+        if !dropped.isEmpty { droppedCarriageReturn = dropped.last == 0x0D }
+        guard let end else { return nil }
         nextRow += 1
         return end
+    }
+
+    /// Reports what the transcoder could not read in the preamble lines, which are skipped
+    /// unread, as it would be reported in the header (a file read in the wrong byte order
+    /// might otherwise vanish into a preamble with no line break in it).
+    private mutating func checkPreamble(_ preamble: UnsafeRawBufferPointer) throws(RecordError) {
+        guard let encoding = settings.transcodedFrom, let base = preamble.baseAddress,
+              let index = CSVRecordFramer.firstIndex(of: 0xFF, in: base, from: 0, to: preamble.count),
+              let problem = CSVTranscodingProblem(marker: preamble, at: index) else { return }
+        skippingFile = true
+        let lineStart = CSVRecordFramer.lastLineBreak(in: base, from: 0, to: index).map { $0 + 1 } ?? 0
+        var failure = RecordError("in the preamble: \(problem.message(encoding)) (the rest of this file is skipped)", column: index - lineStart + 1)
+        failure.absoluteLine = 1 + CSVRecordFramer.countLineBreaks(in: UnsafeRawBufferPointer(rebasing: preamble[..<index]))
+        throw failure
     }
 
     /// Reads the preamble, dialect and header at the start of a file; false when more
@@ -139,11 +178,13 @@ package struct CSVInputFramer: RecordFramer {
         guard let base = bytes.baseAddress else { return false }
         var offset = 0
         for _ in 0..<settings.skipLines {
-            guard let lineFeed = CSVRecordFramer.firstIndex(of: 0x0A, in: base, from: offset, to: bytes.count) else {
+            guard let lineEnd = CSVRecordFramer.firstLineEnd(in: base, from: offset, to: bytes.count, isEndOfInput: isEndOfInput) else {
+                if isEndOfInput { try checkPreamble(bytes) }
                 return false
             }
-            offset = lineFeed + 1
+            offset = lineEnd
         }
+        try checkPreamble(UnsafeRawBufferPointer(rebasing: bytes[..<offset]))
         let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
         var dialect = settings.dialect
         if settings.sniff {
@@ -161,7 +202,8 @@ package struct CSVInputFramer: RecordFramer {
         }
         // Tokenize the first record: the header, or the width of numbered columns.
         let firstLine = 1 + settings.skipLines
-        var tokenizer = CSVTokenizer(chunk: UnsafeRawBufferPointer(rebasing: rest[..<recordEnd]), dialect: dialect, firstLine: firstLine)
+        var tokenizer = CSVTokenizer(chunk: UnsafeRawBufferPointer(rebasing: rest[..<recordEnd]), dialect: dialect, firstLine: firstLine,
+                                     transcodedFrom: settings.transcodedFrom)
         do throws(CSVError) {
             _ = try tokenizer.nextRecord()
         } catch {
@@ -171,25 +213,32 @@ package struct CSVInputFramer: RecordFramer {
             throw failure
         }
         let header: CSVHeader
+        let addedKeys = settings.conversion.addedKeys
+        let reserved = addedKeys.map(\.key)
         switch settings.header {
         case .firstRow:
-            header = CSVHeader.from(tokenizer)
+            header = CSVHeader.from(tokenizer, reserving: reserved)
             dataStart = offset + recordEnd
             nextRow = 2
         case .numbered:
-            header = .numbered(tokenizer.fields.count)
+            header = .numbered(tokenizer.fields.count, reserving: reserved)
             dataStart = offset
             nextRow = 1
         case .given(let names):
-            header = CSVHeader(names: names)
+            header = CSVHeader(names: names, reserving: reserved)
             dataStart = offset
             nextRow = 1
         }
-        file = CSVFileContext(fileName: fileName, dialect: dialect, header: header)
+        file = CSVFileContext(fileName: fileName, dialect: dialect, header: header, transcodedFrom: settings.transcodedFrom)
+        let displayName = fileName == "-" ? "<stdin>" : fileName
+        for added in addedKeys {
+            guard let renamed = header.displacedColumns[added.key] else { continue }
+            SystemIO.printError("weir-from-csv: note: \(displayName) has a column \(JSONWriter.string(.string(added.key))), the name given to \(added.option); it is read as \(JSONWriter.string(.string(renamed)))")
+        }
         let missing = settings.conversion.declaredTypes.keys.filter { !header.names.contains($0) }.sorted()
         if !missing.isEmpty {
             let names = missing.map { JSONWriter.string(.string($0)) }.joined(separator: ", ")
-            SystemIO.printError("weir-from-csv: note: \(fileName == "-" ? "<stdin>" : fileName) has no column \(names) named in --types")
+            SystemIO.printError("weir-from-csv: note: \(displayName) has no column \(names) named in --types")
         }
         return true
     }
@@ -230,9 +279,9 @@ package struct CSVToJSONTransform: ChunkTransform {
         }
         scratch.buffer.removeAll()
         chunk.bytes.withUnsafeBytes { all in
-            let firstLine = chunk.firstLine + LineCounter.count(UnsafeRawBufferPointer(rebasing: all[..<context.dataStart]))
             var tokenizer = CSVTokenizer(chunk: UnsafeRawBufferPointer(rebasing: all[context.dataStart...]), dialect: file.dialect,
-                                         classes: file.classes, firstLine: firstLine, firstRow: context.firstRow)
+                                         classes: file.classes, firstLine: context.firstLine, firstRow: context.firstRow,
+                                         transcodedFrom: file.transcodedFrom)
             while true {
                 let problem: CSVError
                 var counted = false
@@ -277,7 +326,13 @@ package struct CSVToJSONTransform: ChunkTransform {
         message += ": " + error.message
         let position = RecordPosition(fileName: fileName, line: tokenizer.recordLine, fileContext: context)
         let recordError = RecordError(message, column: error.column, lineOffset: error.line - tokenizer.recordLine)
-        return output.report(recordError, at: position, input: tokenizer.recordText)
+        guard context.file.transcodedFrom != nil, tokenizer.recordText.contains(0xFF) else {
+            return output.report(recordError, at: position, input: tokenizer.recordText)
+        }
+        // What could not be transcoded shows as U+FFFD rather than as the marker's bytes.
+        return CSVTranscodingProblem.replacingMarkers(in: tokenizer.recordText).withUnsafeBytes { input in
+            output.report(recordError, at: position, input: input)
+        }
     }
 }
 
@@ -295,12 +350,9 @@ package struct CSVInputDecoder: InputDecoder {
         transcoder.beginFile()
     }
 
-    /// Appends the UTF-8 form of `bytes` to `output`.
-    package mutating func decode(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool, into output: inout [UInt8]) throws(RecordError) {
-        do throws(CSVTranscodingError) {
-            try transcoder.transcode(bytes, isEndOfInput: isEndOfInput, into: &output)
-        } catch {
-            throw RecordError("cannot read the input as \(transcoder.encoding.rawValue): \(error.message) at byte \(error.offset)")
-        }
+    /// Appends the UTF-8 form of `bytes` to `output`; what cannot be read is marked in it
+    /// for the tokenizer to report (see ``CSVTranscodingProblem``), so this never throws.
+    package mutating func decode(_ bytes: UnsafeRawBufferPointer, isEndOfInput: Bool, into output: inout [UInt8]) {
+        transcoder.transcode(bytes, isEndOfInput: isEndOfInput, into: &output)
     }
 }

@@ -3,6 +3,9 @@
 ///
 /// Nested objects become dotted names (`store.geo.lat`) down to ``maxDepth`` levels;
 /// arrays, objects deeper than that and empty objects are written as compact JSON text.
+/// A nested object that is flattened also gets an entry of its own, before its members'
+/// (``Entry/memberCount``), so that a column named after it can hold it whole; its text
+/// is only made when asked for (``materializeObject(_:)``).
 /// Strings are unescaped to their UTF-8 text, numbers keep their literal, booleans are
 /// `true`/`false` and `null` is marked so the writer leaves the field empty. Validation is
 /// as strict as ``JSONParser``'s (grammar, control characters, UTF-8, nesting depth), so a
@@ -17,12 +20,39 @@ package struct CSVRecordFlattener: ~Copyable {
     package struct Entry: Sendable, Equatable {
         /// Range of the dotted key in ``CSVRecordFlattener/keys``.
         package var keyStart: Int, keyEnd: Int
-        /// Range of the text in ``CSVRecordFlattener/values``.
+        /// Range of the text in ``CSVRecordFlattener/values`` (in the record instead while
+        /// ``textInRecord``).
         package var valueStart: Int, valueEnd: Int
-        /// True for a JSON `null` (an empty field that is not an empty string).
-        package var isNull: Bool
+        /// The kind of JSON value.
+        package var shape: Shape
         /// What decoding learnt about quoting the text in CSV.
         package var quoting: Quoting = .unknown
+        /// For a nested object whose members follow as entries of their own: how many
+        /// entries they are (nested members included). 0 for every other value.
+        package var memberCount = 0
+        /// True while the text of a flattened object is only in the record
+        /// (``CSVRecordFlattener/materializeObject(_:)`` copies it to the values).
+        package var textInRecord = false
+
+        /// True for a JSON `null` (an empty field that is not an empty string).
+        package var isNull: Bool { shape == .null }
+    }
+
+    /// The kind of a JSON value, for messages about a key whose value changed kind.
+    package enum Shape: UInt8, Sendable {
+        case string, number, boolean, null, array, object
+
+        /// `a string`, `an object`, … .
+        package var description: String {
+            switch self {
+            case .string: "a string"
+            case .number: "a number"
+            case .boolean: "a boolean"
+            case .null: "null"
+            case .array: "an array"
+            case .object: "an object"
+            }
+        }
     }
 
     /// Whether a value's CSV field needs quotes, as far as flattening found out.
@@ -99,6 +129,7 @@ package struct CSVRecordFlattener: ~Copyable {
 
     /// Flattens the object at `position` whose keys get the current prefix.
     private mutating func flattenObject(level: Int) throws(JSONError) {
+        let objectStart = position
         try enter()
         position += 1
         skipWhitespace()
@@ -111,9 +142,17 @@ package struct CSVRecordFlattener: ~Copyable {
                 let valueStart = values.count
                 values.append(0x7B)
                 values.append(0x7D)
-                entries.append(Entry(keyStart: keyStart, keyEnd: keys.count, valueStart: valueStart, valueEnd: values.count, isNull: false))
+                entries.append(Entry(keyStart: keyStart, keyEnd: keys.count, valueStart: valueStart, valueEnd: values.count, shape: .object))
             }
             return
+        }
+        // A nested object's own entry comes before its members; its range and count are set at its end.
+        var objectEntry = -1
+        if level > 0 {
+            objectEntry = entries.count
+            let keyStart = appendKey(droppingDot: true)
+            entries.append(Entry(keyStart: keyStart, keyEnd: keys.count, valueStart: objectStart, valueEnd: objectStart,
+                                 shape: .object, textInRecord: true))
         }
         while true {
             guard position < count else { throw error("unexpected end of input inside an object") }
@@ -148,6 +187,10 @@ package struct CSVRecordFlattener: ~Copyable {
             throw error("expected ',' or '}' after an object value")
         }
         depth -= 1
+        if objectEntry >= 0 {
+            entries[objectEntry].valueEnd = position
+            entries[objectEntry].memberCount = entries.count - objectEntry - 1
+        }
     }
 
     /// Adds the value at `position` under the key in `prefix`.
@@ -159,7 +202,7 @@ package struct CSVRecordFlattener: ~Copyable {
             keys.append(prefix.base, prefix.count)
             let valueStart = values.count
             let needsQuotes = try decodeString()
-            entries.append(Entry(keyStart: keyStart, keyEnd: keys.count, valueStart: valueStart, valueEnd: values.count, isNull: false,
+            entries.append(Entry(keyStart: keyStart, keyEnd: keys.count, valueStart: valueStart, valueEnd: values.count, shape: .string,
                                  quoting: needsQuotes ? .needed : .byEnds))
         case UInt8(ascii: "{") where level < maxDepth:
             prefix.append(UInt8(ascii: "."))
@@ -168,7 +211,7 @@ package struct CSVRecordFlattener: ~Copyable {
         case UInt8(ascii: "n"):
             try expectWord("null")
             let keyStart = appendKey(droppingDot: false)
-            entries.append(Entry(keyStart: keyStart, keyEnd: keys.count, valueStart: values.count, valueEnd: values.count, isNull: true))
+            entries.append(Entry(keyStart: keyStart, keyEnd: keys.count, valueStart: values.count, valueEnd: values.count, shape: .null))
         default:
             // Numbers, booleans, arrays and objects beyond the depth: their compact JSON text.
             let start = position
@@ -181,8 +224,28 @@ package struct CSVRecordFlattener: ~Copyable {
             } else {
                 values.append(bytes + start, position - start)
             }
-            entries.append(Entry(keyStart: keyStart, keyEnd: keys.count, valueStart: valueStart, valueEnd: values.count, isNull: false))
+            let shape: Shape
+            switch first {
+            case UInt8(ascii: "["): shape = .array
+            case UInt8(ascii: "{"): shape = .object
+            case UInt8(ascii: "t"), UInt8(ascii: "f"): shape = .boolean
+            default: shape = .number
+            }
+            entries.append(Entry(keyStart: keyStart, keyEnd: keys.count, valueStart: valueStart, valueEnd: values.count, shape: shape))
         }
+    }
+
+    /// Makes the compact JSON text of the flattened object at `entries[index]` its value
+    /// (for a column named after the object). Only valid until the next ``flatten(_:)``,
+    /// while the record's bytes are still there.
+    package mutating func materializeObject(_ index: Int) {
+        let entry = entries[index]
+        guard entry.textInRecord else { return }
+        let valueStart = values.count
+        appendCompact(entry.valueStart, entry.valueEnd)
+        entries[index].valueStart = valueStart
+        entries[index].valueEnd = values.count
+        entries[index].textInRecord = false
     }
 
     /// Appends the current prefix to ``keys`` (without its final dot when asked); returns where it starts.

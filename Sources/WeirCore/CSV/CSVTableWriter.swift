@@ -28,6 +28,21 @@ package struct CSVTableOptions: Sendable {
     package init() {}
 }
 
+extension CSVTableOptions {
+    /// Reads `--columns a,store.city,…`: the names in order, each at most once.
+    ///
+    /// A name given twice is a mistake (a CSV header with two equal names is ambiguous to
+    /// whoever reads it back), so it is refused rather than written as a second, empty column.
+    package static func parseColumns(_ text: String) -> Result<[String], CSVUsageError> {
+        let names = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        var seen = Set<String>()
+        for name in names where !seen.insert(name).inserted {
+            return .failure(CSVUsageError("column \(JSONWriter.string(.string(name))) is named twice"))
+        }
+        return .success(names)
+    }
+}
+
 /// Turns NDJSON records into CSV rows under one set of columns, sequentially.
 ///
 /// The columns are given up front or taken from the first record's (flattened) keys. Each
@@ -37,8 +52,20 @@ package struct CSVTableOptions: Sendable {
 /// ``write(_:into:)``, so the caller can say that the header already written lacks it
 /// (or rewrite the file when it can).
 ///
+/// A column is the value at its dotted path, whatever that value is in a given record. So
+/// an object under a column of its own name is written there whole, as compact JSON text
+/// (`--columns user` on `{"user":{"id":1}}`), and its members are not new keys; a value
+/// that changes shape between records is handled by what it became:
+/// - an object where a scalar (or `null`, or `{}`) made the column: its JSON text there;
+/// - `null` or `{}` where an object made columns (`user.id`, `user.name`): those fields
+///   are empty, as for a missing key;
+/// - a string, number, boolean or array where an object made columns: a key that is not a
+///   column, so a new column of its name with `append`, nothing with `ignore`, and with
+///   `error` a message saying what it was and what it is now.
+///
 /// Matching keys to columns is cheap in the common case where records share their key
-/// order: each entry first tries the column the same entry matched in the previous record.
+/// order: each entry first tries the column the same entry matched in the previous record,
+/// then a table of key hashes (no array is made of the key).
 package struct CSVTableWriter: ~Copyable {
     /// The settings.
     package let options: CSVTableOptions
@@ -54,7 +81,16 @@ package struct CSVTableWriter: ~Copyable {
     /// Every column's key bytes back to back; column `c` is at `columnKeyOffsets[c]..<[c + 1]`.
     private var columnKeyBytes = CSVByteBuffer(capacity: 1024)
     private var columnKeyOffsets: [Int] = [0]
-    private var columnLookup: [[UInt8]: Int] = [:]
+    /// Columns by the hash of their key; a column whose hash another already has (which
+    /// practically never happens) is found in ``collidingColumns`` instead.
+    private var columnsByHash: [Int: Int] = [:]
+    private var collidingColumns: [[UInt8]: Int] = [:]
+    /// Rules out most keys that are no column before they are hashed (on every record, each
+    /// nested object's own entry is looked up, and usually is no column).
+    private var columnFilter = KeyFilter()
+    /// How many columns lie under each dotted prefix (`store` and `store.geo` for
+    /// `store.geo.lat`): the keys whose value was an object that became columns.
+    private var objectColumnCounts: [[UInt8]: Int] = [:]
     private var columnsKnown = false
     private var previousMatches: [Int] = []
     private var slots: [Int] = []
@@ -103,16 +139,32 @@ package struct CSVTableWriter: ~Copyable {
         let firstRecord = !columnsKnown
         let columnsBefore = columns.count
         var failure: JSONError? = nil
-        let keyBase = flattener.keys.base
+        // Entries before this index belong to an object written whole into its own column.
+        var coveredEnd = 0
         for index in 0..<entryCount {
             let entry = flattener.entries[index]
-            let key = keyBase + entry.keyStart
+            let key = flattener.keys.base + entry.keyStart
             let keyLength = entry.keyEnd - entry.keyStart
             var column = previousMatches[index]
             if column < 0 || column >= columns.count || !columnKeyEquals(column, key, keyLength) {
-                column = columnLookup[Array(UnsafeBufferPointer(start: key, count: keyLength))] ?? -1
+                column = findColumn(key, keyLength)
             }
-            if column < 0 {
+            if entry.memberCount > 0 {
+                // A flattened object: whole in a column of its name, else only through its members.
+                guard column >= 0 else { continue }
+                flattener.materializeObject(index)
+                coveredEnd = max(coveredEnd, index + 1 + entry.memberCount)
+            } else if column < 0 {
+                if index < coveredEnd { continue }
+                if !firstRecord, options.newKeys != .ignore, objectColumnCounts[Array(UnsafeBufferPointer(start: key, count: keyLength))] != nil {
+                    // The key was an object whose members are columns.
+                    if entry.shape == .null || entry.shape == .object { continue }  // null or {}: those fields stay empty
+                    if options.newKeys == .error {
+                        let name = String(decoding: UnsafeBufferPointer(start: key, count: keyLength), as: UTF8.self)
+                        failure = shapeChangeError(key: name, shape: entry.shape)
+                        break
+                    }
+                }
                 if firstRecord || options.newKeys == .append {
                     addColumn(Array(UnsafeBufferPointer(start: key, count: keyLength)))
                     column = columns.count - 1
@@ -153,6 +205,40 @@ package struct CSVTableWriter: ~Copyable {
         if options.header && !headerWritten && columnsKnown && !columns.isEmpty {
             fieldWriter.appendRow(columns, into: &output)
             headerWritten = true
+        }
+    }
+
+    /// The message for a key whose value was an object, with columns under it, and here
+    /// is a scalar or an array.
+    private func shapeChangeError(key: String, shape: CSVRecordFlattener.Shape) -> JSONError {
+        let prefix = key + "."
+        let under = columns.filter { $0.hasPrefix(prefix) }
+        var list = under.prefix(3).joined(separator: ", ")
+        if under.count > 3 { list += " and \(under.count - 3) more" }
+        let noun = under.count == 1 ? "column" : "columns"
+        return JSONError(offset: 0, message: "key \(JSONWriter.string(.string(key))) was an object, with \(noun) \(list) in the header; here it is \(shape.description) (see --new-keys)")
+    }
+
+    /// The column whose key is `key[0..<length]`, or -1.
+    @inline(__always)
+    private func findColumn(_ key: UnsafePointer<UInt8>, _ length: Int) -> Int {
+        guard columnFilter.mayContain(key, length) else { return -1 }
+        if let column = columnsByHash[Self.keyHash(key, length)], columnKeyEquals(column, key, length) { return column }
+        if collidingColumns.isEmpty { return -1 }
+        return collidingColumns[Array(UnsafeBufferPointer(start: key, count: length))] ?? -1
+    }
+
+    @inline(__always)
+    private static func keyHash(_ key: UnsafePointer<UInt8>, _ length: Int) -> Int {
+        var hasher = Hasher()
+        hasher.combine(bytes: UnsafeRawBufferPointer(start: key, count: length))
+        return hasher.finalize()
+    }
+
+    /// Calls `body` with each dotted prefix of `key` (`a` and `a.b` for `a.b.c`).
+    private static func forEachObjectPrefix(of key: [UInt8], _ body: ([UInt8]) -> Void) {
+        for (index, byte) in key.enumerated() where byte == UInt8(ascii: ".") && index > 0 {
+            body(Array(key[..<index]))
         }
     }
 
@@ -200,8 +286,11 @@ package struct CSVTableWriter: ~Copyable {
     }
 
     private mutating func addColumn(_ key: [UInt8]) {
-        columnLookup[key] = columns.count
         columnKeyBytes.append(key)
+        let hash = Self.keyHash(columnKeyBytes.base + columnKeyBytes.count - key.count, key.count)
+        if columnsByHash[hash] == nil { columnsByHash[hash] = columns.count } else { collidingColumns[key] = columns.count }
+        columnFilter.insert(columnKeyBytes.base + columnKeyBytes.count - key.count, key.count)
+        Self.forEachObjectPrefix(of: key) { objectColumnCounts[$0, default: 0] += 1 }
         columnKeyOffsets.append(columnKeyBytes.count)
         columns.append(String(decoding: key, as: UTF8.self))
         slots.append(-1)
@@ -210,10 +299,40 @@ package struct CSVTableWriter: ~Copyable {
     private mutating func removeLastColumn() {
         columnKeyOffsets.removeLast()
         let start = columnKeyOffsets[columnKeyOffsets.count - 1]
-        columnLookup[Array(UnsafeBufferPointer(start: columnKeyBytes.base + start, count: columnKeyBytes.count - start))] = nil
+        let key = Array(UnsafeBufferPointer(start: columnKeyBytes.base + start, count: columnKeyBytes.count - start))
+        let hash = Self.keyHash(columnKeyBytes.base + start, key.count)
+        if columnsByHash[hash] == columns.count - 1 { columnsByHash[hash] = nil } else { collidingColumns[key] = nil }
+        Self.forEachObjectPrefix(of: key) { prefix in
+            objectColumnCounts[prefix, default: 0] -= 1
+            if objectColumnCounts[prefix] == 0 { objectColumnCounts[prefix] = nil }
+        }
         columnKeyBytes.truncate(to: start)
         columns.removeLast()
         slots.removeLast()
+        // The column's bit stays set in `columnFilter`: that only costs a hash lookup now and then.
+    }
+
+    /// A set of 256 bits, one per fingerprint of a key (its length, first and last byte):
+    /// a key whose bit is clear is surely not in the set; one whose bit is set may be.
+    private struct KeyFilter {
+        private var words = SIMD4<UInt64>(repeating: 0)
+
+        @inline(__always)
+        private static func fingerprint(_ key: UnsafePointer<UInt8>, _ length: Int) -> Int {
+            guard length > 0 else { return 0 }
+            return (length &+ Int(key[0]) &* 7 &+ Int(key[length - 1]) &* 31) & 255
+        }
+
+        mutating func insert(_ key: UnsafePointer<UInt8>, _ length: Int) {
+            let bit = Self.fingerprint(key, length)
+            words[bit >> 6] |= 1 << UInt64(bit & 63)
+        }
+
+        @inline(__always)
+        func mayContain(_ key: UnsafePointer<UInt8>, _ length: Int) -> Bool {
+            let bit = Self.fingerprint(key, length)
+            return words[bit >> 6] & (1 << UInt64(bit & 63)) != 0
+        }
     }
 }
 

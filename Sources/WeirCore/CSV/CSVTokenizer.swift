@@ -91,8 +91,10 @@ private final class CSVFieldStorage {
 ///
 /// The chunk must start at a record boundary (``CSVRecordFramer`` cuts such chunks). Each
 /// call to ``nextRecord()`` finds the next non-blank record, fills ``fields`` with byte
-/// ranges and returns true, or returns false at the end of the chunk. Blank lines (`\n`
-/// or `\r\n` alone) are skipped, as NDJSON stages skip them; they still count as lines.
+/// ranges and returns true, or returns false at the end of the chunk. Records end at a
+/// line break outside quotes: `\n`, `\r\n` or a `\r` alone. Blank lines are skipped, as
+/// NDJSON stages skip them; they still count as lines. Lines count every line break,
+/// quoted or not, the three kinds alike.
 ///
 /// Errors follow RFC 4180 strictly: a quote inside an unquoted field, anything but a
 /// delimiter or line break after a closing quote, a quoted field still open at the end of
@@ -105,6 +107,8 @@ package struct CSVTokenizer {
     package let chunk: UnsafeRawBufferPointer
     /// The delimiter and quote.
     package let dialect: CSVDialect
+    /// The encoding the chunk was transcoded from, when it was (its problems are marked in it).
+    package let transcodedFrom: CSVEncoding?
     private let classes: CSVByteClasses
     private let delimiterNeedsEscape: Bool
 
@@ -127,10 +131,13 @@ package struct CSVTokenizer {
     package private(set) var line: Int
 
     /// A tokenizer over `chunk`, whose first byte is on line `firstLine` and whose first
-    /// record is row `firstRow`.
-    package init(chunk: UnsafeRawBufferPointer, dialect: CSVDialect, classes: CSVByteClasses? = nil, firstLine: Int = 1, firstRow: Int = 1) {
+    /// record is row `firstRow`; `transcodedFrom` names the encoding of input that
+    /// ``CSVTranscoder`` turned into the chunk.
+    package init(chunk: UnsafeRawBufferPointer, dialect: CSVDialect, classes: CSVByteClasses? = nil, firstLine: Int = 1, firstRow: Int = 1,
+                 transcodedFrom: CSVEncoding? = nil) {
         self.chunk = chunk
         self.dialect = dialect
+        self.transcodedFrom = transcodedFrom
         self.classes = classes ?? CSVByteClasses(dialect)
         self.delimiterNeedsEscape = dialect.delimiter < 0x20 || dialect.delimiter == 0x22 || dialect.delimiter == 0x5C || dialect.delimiter == 0x7F
         self.line = firstLine
@@ -167,8 +174,8 @@ package struct CSVTokenizer {
             if bytes[index] == 0x0A {
                 index += 1
                 line += 1
-            } else if bytes[index] == 0x0D, index + 1 == count || bytes[index + 1] == 0x0A {
-                index += 2
+            } else if bytes[index] == 0x0D {
+                index += index + 1 < count && bytes[index + 1] == 0x0A ? 2 : 1
                 line += 1
             } else {
                 break
@@ -220,8 +227,8 @@ package struct CSVTokenizer {
                             index += 1
                             break fieldLoop
                         }
-                        if next == 0x0D, index + 1 == count || bytes[index + 1] == 0x0A {
-                            index = min(index + 2, count)
+                        if next == 0x0D {
+                            index += index + 1 < count && bytes[index + 1] == 0x0A ? 2 : 1
                             break fieldLoop
                         }
                         storage.count -= 1  // the error is about this field
@@ -234,13 +241,18 @@ package struct CSVTokenizer {
                     case CSVByteClasses.nonASCII:
                         let length = UTF8Validation.sequenceLength(chunk, at: index)
                         if length == 0 {
-                            throw failRecord("invalid UTF-8 (\(describeByte(bytes[index])))", at: index, newlinesBefore: newlinesInQuotes)
+                            throw failRecord(invalidTextMessage(at: index), at: index, newlinesBefore: newlinesInQuotes)
                         }
                         index += length
                     case CSVByteClasses.delimiter:
                         if delimiterNeedsEscape { flags |= CSVField.needsEscapeFlag }
                         index += 1
-                    default:  // carriage return or another byte JSON escapes
+                    case CSVByteClasses.carriageReturn:
+                        // Data inside quotes; a line of its own unless a `\n` follows.
+                        if index + 1 == count || bytes[index + 1] != 0x0A { newlinesInQuotes += 1 }
+                        flags |= CSVField.needsEscapeFlag
+                        index += 1
+                    default:  // another byte JSON escapes
                         flags |= CSVField.needsEscapeFlag
                         index += 1
                     }
@@ -265,20 +277,16 @@ package struct CSVTokenizer {
                         index += 1
                         break fieldLoop
                     case CSVByteClasses.carriageReturn:
-                        if index + 1 == count || bytes[index + 1] == 0x0A {
-                            storage.append(fieldStart, index, flags)
-                            index = min(index + 2, count)
-                            break fieldLoop
-                        }
-                        flags |= CSVField.needsEscapeFlag  // a lone CR is data
-                        index += 1
+                        storage.append(fieldStart, index, flags)
+                        index += index + 1 < count && bytes[index + 1] == 0x0A ? 2 : 1
+                        break fieldLoop
                     case CSVByteClasses.quote:
                         throw failRecord("quote inside an unquoted field (quote the whole field and double the quote)",
                                          at: index, newlinesBefore: newlinesInQuotes)
                     case CSVByteClasses.nonASCII:
                         let length = UTF8Validation.sequenceLength(chunk, at: index)
                         if length == 0 {
-                            throw failRecord("invalid UTF-8 (\(describeByte(bytes[index])))", at: index, newlinesBefore: newlinesInQuotes)
+                            throw failRecord(invalidTextMessage(at: index), at: index, newlinesBefore: newlinesInQuotes)
                         }
                         index += length
                     default:
@@ -336,7 +344,7 @@ package struct CSVTokenizer {
         var lineStart = recordStart
         var index = recordStart
         while index < offset {
-            if chunk[index] == 0x0A {
+            if isLineBreak(at: index) {
                 line += 1
                 lineStart = index + 1
             }
@@ -345,12 +353,26 @@ package struct CSVTokenizer {
         return (line, offset - lineStart + 1)
     }
 
+    /// Whether the byte at `index` ends a line: a `\n`, or a `\r` without a `\n` after it.
+    @inline(__always)
+    private func isLineBreak(at index: Int) -> Bool {
+        let byte = chunk[index]
+        return byte == 0x0A || (byte == 0x0D && (index + 1 == chunk.count || chunk[index + 1] != 0x0A))
+    }
+
+    /// What is wrong with the byte at `index`, which does not start valid UTF-8: what the
+    /// transcoder could not read there, when it marked it so, or else invalid UTF-8.
+    private func invalidTextMessage(at index: Int) -> String {
+        if let transcodedFrom, let problem = CSVTranscodingProblem(marker: chunk, at: index) { return problem.message(transcodedFrom) }
+        return "invalid UTF-8 (\(describeByte(chunk[index])))"
+    }
+
     /// Builds the error for a problem at `offset`, and moves past the bad record.
     private mutating func failRecord(_ message: String, at offset: Int, newlinesBefore: Int) -> CSVError {
         let field = storage.count + 1
         let (errorLine, column) = location(of: offset)
         let error = CSVError(message, line: errorLine, column: column, row: row, field: field)
-        // End the record where the framer would: the first line feed after an even number of quotes.
+        // End the record where the framer would: the first line break after an even number of quotes.
         var odd = false
         var end = chunk.count
         var index = recordStart
@@ -359,7 +381,7 @@ package struct CSVTokenizer {
             let byte = chunk[index]
             if byte == dialect.quote {
                 odd.toggle()
-            } else if byte == 0x0A {
+            } else if isLineBreak(at: index) {
                 newlines += 1
                 if !odd {
                     end = index + 1
@@ -368,7 +390,7 @@ package struct CSVTokenizer {
             }
             index += 1
         }
-        if end == chunk.count, index == chunk.count, chunk.count > recordStart, chunk[chunk.count - 1] != 0x0A {
+        if end == chunk.count, index == chunk.count, chunk.count > recordStart, !isLineBreak(at: chunk.count - 1) {
             newlines += 1  // the last record has no line break but still occupies a line
         }
         recordEnd = end

@@ -63,6 +63,24 @@ package struct CSVConversionOptions: Sendable {
     /// The defaults: numbers inferred, empty fields as `""`, ragged rows an error.
     package init() {}
 
+    /// The keys of the fields added to every object, with the option that names each
+    /// (no column may have these names: see ``CSVHeader``).
+    package var addedKeys: [(key: String, option: String)] {
+        [filenameKey.map { ($0, "--filename") }, rowKey.map { ($0, "--row") }].compactMap { $0 }
+    }
+
+    /// Checks the added keys against each other and against the `--columns` names; a
+    /// message for a usage error if they clash.
+    package func addedKeysProblem(columns: [String]?) -> String? {
+        if let filenameKey, filenameKey == rowKey {
+            return "--row and --filename both name the field \(JSONWriter.string(.string(filenameKey)))"
+        }
+        for added in addedKeys where columns?.contains(added.key) == true {
+            return "--columns names \(JSONWriter.string(.string(added.key))), the field \(added.option) adds"
+        }
+        return nil
+    }
+
     /// Parses `name:type,name:type` (a name may itself hold `:`; the type is after the last one).
     package static func parseTypes(_ spec: String) -> Result<[String: CSVColumnType], CSVUsageError> {
         var types: [String: CSVColumnType] = [:]

@@ -55,7 +55,7 @@ package struct CSVColumnsFramer: RecordFramer {
                 if !LineCounter.isBlank(line), (try? flattener.flatten(line)) != nil {
                     var names: [String] = []
                     var seen = Set<String>()
-                    for entry in flattener.entries {
+                    for entry in flattener.entries where entry.memberCount == 0 {
                         let name = flattener.key(entry)
                         if seen.insert(name).inserted { names.append(name) }
                     }

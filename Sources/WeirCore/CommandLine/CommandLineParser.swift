@@ -98,17 +98,25 @@ package struct ParsedOptions: Sendable {
     /// All values given for option `long`, in order (for options of arity 2: pairs flattened).
     package func values(_ long: String) -> [String] { valuesByName[long] ?? [] }
 
-    /// The value of `long` as a whole number ≥ `minimum`, or `defaultValue` when absent.
-    package func integer(_ long: String, default defaultValue: Int, minimum: Int = 0) throws(UsageError) -> Int {
+    /// The value of `long` as a whole number in `range`, or `defaultValue` when absent.
+    ///
+    /// Every numeric option has a range, stated in its help (``rangeText(_:)``): a value
+    /// outside it, or too large for an `Int`, is a usage error, so nothing computed from it
+    /// later can overflow or run away.
+    package func integer(_ long: String, default defaultValue: Int, range: ClosedRange<Int>) throws(UsageError) -> Int {
         guard let text = value(long) else { return defaultValue }
-        guard let number = Int(text), number >= minimum else {
-            throw UsageError("option '--\(long)' takes a whole number ≥ \(minimum), not '\(text)'")
+        guard let number = Int(text), range.contains(number) else {
+            throw UsageError("option '--\(long)' takes a whole number from \(Self.rangeText(range)), not '\(text)'")
         }
         return number
     }
 
-    /// The value of `long` as a byte size with an optional K/M/G suffix (binary units).
-    package func byteSize(_ long: String, default defaultValue: Int) throws(UsageError) -> Int {
+    /// The value of `long` as a byte count in `range`, written with an optional K, M or G
+    /// suffix (binary units), or `defaultValue` when absent.
+    ///
+    /// The suffix's multiplication is overflow-checked; a size outside `range` (stated in the
+    /// option's help with ``sizeRangeText(_:)``) is a usage error.
+    package func byteSize(_ long: String, default defaultValue: Int, range: ClosedRange<Int>) throws(UsageError) -> Int {
         guard let text = value(long) else { return defaultValue }
         var digits = Substring(text)
         var multiplier = 1
@@ -119,10 +127,29 @@ package struct ParsedOptions: Sendable {
         default: break
         }
         if multiplier != 1 { digits = digits.dropLast() }
-        guard let number = Int(digits), number > 0 else {
-            throw UsageError("option '--\(long)' takes a size such as 4096, 64K or 16M, not '\(text)'")
+        let problem = UsageError("option '--\(long)' takes a size from \(Self.sizeRangeText(range)) (such as 4096, 64K or 16M), not '\(text)'")
+        guard let number = Int(digits) else { throw problem }
+        let (size, overflow) = number.multipliedReportingOverflow(by: multiplier)
+        guard !overflow, range.contains(size) else { throw problem }
+        return size
+    }
+
+    /// `1 to 256`: a range of whole numbers as option help and messages state it.
+    package static func rangeText(_ range: ClosedRange<Int>) -> String {
+        "\(range.lowerBound) to \(range.upperBound)"
+    }
+
+    /// `1 to 1G`: a range of byte sizes as option help and messages state it.
+    package static func sizeRangeText(_ range: ClosedRange<Int>) -> String {
+        "\(sizeText(range.lowerBound)) to \(sizeText(range.upperBound))"
+    }
+
+    /// `64M` for 67108864: a byte count in the largest unit that divides it exactly.
+    package static func sizeText(_ size: Int) -> String {
+        for (shift, suffix) in [(30, "G"), (20, "M"), (10, "K")] where size != 0 && size % (1 << shift) == 0 {
+            return "\(size >> shift)\(suffix)"
         }
-        return number * multiplier
+        return "\(size)"
     }
 
     /// The value of `long`, which must be one of `choices`, or `defaultValue` when absent.

@@ -4,7 +4,7 @@ package enum HelpRenderer {
     package static func helpText(_ spec: StageSpec) -> String {
         var text = "Usage: \(spec.executableName) [OPTIONS] \(spec.operands)\n"
         text += capitalized(spec.summary) + ".\n\n"
-        for paragraph in paragraphs(spec.description) {
+        for paragraph in paragraphs(spec.description) + [spec.input.summary] {
             text += wrap(paragraph, width: 78, indent: "") + "\n\n"
         }
         if !spec.options.isEmpty {
@@ -32,7 +32,7 @@ package enum HelpRenderer {
         page += ".SH NAME\n\(roff(spec.executableName)) \\- \(roff(spec.summary))\n"
         page += ".SH SYNOPSIS\n.B \(roff(spec.executableName))\n[\\fIOPTIONS\\fR] \(roff(spec.operands))\n"
         page += ".SH DESCRIPTION\n"
-        for (index, paragraph) in paragraphs(spec.description).enumerated() {
+        for (index, paragraph) in (paragraphs(spec.description) + [spec.input.summary]).enumerated() {
             if index > 0 { page += ".PP\n" }
             page += roffParagraph(paragraph)
         }

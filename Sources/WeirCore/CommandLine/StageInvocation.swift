@@ -75,6 +75,16 @@ package struct StageInvocation: Sendable {
         return Choice(rawValue: text)!
     }
 
+    /// The value of option `name` as a whole number in `range` (stated in its help); a usage error otherwise.
+    package func integer(_ name: String, default defaultValue: Int, range: ClosedRange<Int>) -> Int {
+        checked { () throws(UsageError) in try options.integer(name, default: defaultValue, range: range) }
+    }
+
+    /// The value of option `name` as a byte size in `range` (stated in its help); a usage error otherwise.
+    package func byteSize(_ name: String, default defaultValue: Int, range: ClosedRange<Int>) -> Int {
+        checked { () throws(UsageError) in try options.byteSize(name, default: defaultValue, range: range) }
+    }
+
     private static func exitWithUsageError(_ message: String, executableName: String) -> Never {
         SystemIO.printError("\(executableName): \(message)\nTry '\(executableName) --help' for more information.")
         SystemIO.exitNow(2)
@@ -84,9 +94,13 @@ package struct StageInvocation: Sendable {
     package var configuration: RuntimeConfiguration {
         checked { () throws(UsageError) in
             var configuration = RuntimeConfiguration()
+            if spec.input == .none, let extra = operands.first {
+                throw UsageError("unexpected operand '\(extra)' (\(spec.executableName) reads no input)")
+            }
             configuration.inputPaths = operands
             configuration.outputPath = options.value("output")
-            configuration.jobs = try options.integer("jobs", default: SystemIO.processorCount, minimum: 1)
+            let jobsRange = CommonOptions.jobsRange
+            configuration.jobs = try options.integer("jobs", default: min(max(SystemIO.processorCount, 1), jobsRange.upperBound), range: jobsRange)
             configuration.rejectPath = options.value("reject")
             let policy = try options.choice("errors", ["fail", "skip", "reject"], default: configuration.rejectPath == nil ? "fail" : "reject")
             configuration.errorPolicy = RuntimeConfiguration.ErrorPolicy(rawValue: policy)!
@@ -97,7 +111,7 @@ package struct StageInvocation: Sendable {
                 throw UsageError("--reject FILE goes with --errors reject (or leave --errors out)")
             }
             configuration.quiet = options.flag("quiet")
-            configuration.maxRecordBytes = try options.byteSize("max-line-bytes", default: 64 << 20)
+            configuration.maxRecordBytes = try options.byteSize("max-line-bytes", default: 64 << 20, range: CommonOptions.maxLineBytesRange)
             configuration.showProgress = options.flag("progress")
             configuration.printStats = options.flag("stats")
             return configuration

@@ -16,6 +16,8 @@ package struct StageSpec: Sendable {
     package var options: [OptionSpec]
     /// Worked examples: each with input and the exact expected output.
     package var examples: [StageExample]
+    /// What the stage reads: the runtime's source kind, stated in `--help` and the man page.
+    package var input: StageInput
     /// Which common options apply (a generator stage has no `--errors` on input, say).
     package var commonOptions: [OptionSpec]
     /// Extra man page sections (title, text).
@@ -31,6 +33,7 @@ package struct StageSpec: Sendable {
         description: String,
         options: [OptionSpec] = [],
         examples: [StageExample] = [],
+        input: StageInput = .files,
         commonOptions: [OptionSpec] = CommonOptions.all,
         notes: [(title: String, text: String)] = []
     ) {
@@ -40,12 +43,32 @@ package struct StageSpec: Sendable {
         self.description = description
         self.options = options
         self.examples = examples
+        self.input = input
         self.commonOptions = commonOptions
         self.notes = notes
     }
 
     /// The stage's options followed by the common ones.
     package var allOptions: [OptionSpec] { options + commonOptions }
+}
+
+/// What a stage reads, declared in its ``StageSpec``: which ``RecordSource`` it runs on.
+package enum StageInput: Sendable {
+    /// The files named, one after another; none, or `-`, means standard input (``FileSequenceSource``).
+    case files
+    /// Nothing: the stage generates its records and never reads standard input (``GeneratedSource``).
+    case none
+    /// All the inputs named at once, each a file, FIFO or `<(…)` (``InterleavedSource``, ``MergedSource``).
+    case several
+
+    /// One sentence for `--help` and the man page.
+    package var summary: String {
+        switch self {
+        case .files: return "Input: the files named, in order; none, or -, means standard input."
+        case .none: return "Input: none; the stage generates its records and never reads standard input."
+        case .several: return "Input: all the inputs named, read at the same time (files, FIFOs, <(...)); none, or -, means standard input."
+        }
+    }
 }
 
 /// One command-line option.
@@ -111,12 +134,18 @@ package struct StageExample: Sendable {
 
 /// The options every stage shares (CONVENTIONS.md), implemented by the runtime.
 package enum CommonOptions {
+    /// The values `--jobs` accepts: more than the cores of any machine a stage runs on; each
+    /// job is a worker task and raises the chunks held in flight (2 × jobs + 2).
+    package static let jobsRange = 1...256
+    /// The values `--max-line-bytes` accepts: a record the reader can still hold in memory,
+    /// far from overflowing `Int` in any sum or product with it.
+    package static let maxLineBytesRange = 1...(1 << 30)
     package static let output = OptionSpec.value("output", short: "o", "FILE", help: "Write to FILE instead of standard output, atomically (a temporary file renamed at the end).")
-    package static let jobs = OptionSpec.value("jobs", short: "j", "N", default: "number of cores", help: "Worker tasks for the per-record work. Output order never depends on N.")
+    package static let jobs = OptionSpec.value("jobs", short: "j", "N", default: "number of cores", help: "Worker tasks for the per-record work, \(ParsedOptions.rangeText(jobsRange)). Output order never depends on N.")
     package static let errors = OptionSpec.value("errors", "MODE", default: "fail", help: "What a bad record does: fail (stop, exit 1), skip (drop it, report on stderr, exit 0), reject (write it to the --reject file and go on).")
     package static let reject = OptionSpec.value("reject", "FILE", help: "Write each bad record to FILE as {\"file\",\"line\",\"error\",\"input\"}; implies --errors reject.")
     package static let quiet = OptionSpec.flag("quiet", short: "q", help: "With --errors skip, count bad records instead of reporting each one.")
-    package static let maxLineBytes = OptionSpec.value("max-line-bytes", "N", default: "67108864", help: "The longest input record accepted; a longer one is a bad record (suffixes K, M, G allowed).")
+    package static let maxLineBytes = OptionSpec.value("max-line-bytes", "N", default: "67108864", help: "The longest input record accepted, \(ParsedOptions.sizeRangeText(maxLineBytesRange)); a longer one is a bad record (suffixes K, M, G allowed).")
     package static let progress = OptionSpec.flag("progress", help: "Show records, bytes and rate on standard error while running.")
     package static let stats = OptionSpec.flag("stats", help: "At the end, print one JSON line of counts and elapsed time on standard error.")
     package static let help = OptionSpec.flag("help", short: "h", help: "Show this help and exit.")

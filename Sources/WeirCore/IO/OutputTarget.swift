@@ -86,6 +86,27 @@ package final class OutputTarget {
         try SystemIO.writeAll(descriptor, bytes, name: name)
     }
 
+    /// Waits up to `seconds` for the reader of this output to go away, and returns true as
+    /// soon as it has (a pipe whose reading end is closed: `poll(2)` reports `POLLERR`, or
+    /// `POLLHUP` for a hung-up terminal or socket). For a file or a device nothing happens,
+    /// so it simply sleeps. Lets a stage that waits (a rate limiter) notice a closed
+    /// consumer at once instead of at its next write, however slow its rate.
+    package func waitForReaderToLeave(upTo seconds: Double) -> Bool {
+        guard seconds > 0 else { return false }
+        var request = pollfd(fd: descriptor, events: 0, revents: 0)
+        let milliseconds = Int32(min(seconds, 3600) * 1000)
+        // poll(2) counts whole milliseconds: under one, look without waiting, then sleep precisely.
+        let result = poll(&request, 1, milliseconds)
+        if result > 0, request.revents & Int16(POLLNVAL) == 0 {
+            return request.revents & Int16(POLLERR | POLLHUP) != 0
+        }
+        if result < 0 || (result == 0 && milliseconds > 0) { return false }
+        var pause = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
+        var remaining = timespec()
+        while nanosleep(&pause, &remaining) != 0, errno == EINTR { pause = remaining }
+        return false
+    }
+
     /// True when the output replaces a file at the end (so a failed run leaves nothing).
     package var isAtomic: Bool { temporaryPath != nil }
 

@@ -30,7 +30,8 @@
 ///
 /// Positions: each record carries the 1-based line and byte column of its first byte in
 /// the whole stream (every `\n` counts, `\r` is whitespace). A validation error at offset
-/// `k` inside a record is at ``location(of:in:from:)``.
+/// `k` inside a record is at ``location(of:in:from:)``; the first byte of the next buffer is
+/// at ``nextBufferLocation``.
 package struct JSONTextSplitter: Sendable {
     /// One record: where it is in the buffer passed to ``split(_:isEndOfInput:)`` and where
     /// it starts in the stream.
@@ -105,6 +106,16 @@ package struct JSONTextSplitter: Sendable {
     /// A splitter at the start of a stream (use one per input file).
     package init(splitTopLevelArrays: Bool = true) {
         self.splitTopLevelArrays = splitTopLevelArrays
+    }
+
+    /// The stream location of the first byte not consumed yet: where the next buffer starts.
+    ///
+    /// A caller that ships each consumed prefix as a chunk reads it before the call that
+    /// cuts the chunk, to know the chunk's first column (``ChunkStartColumn``): a chunk of a
+    /// minified array starts in the middle of a line.
+    package var nextBufferLocation: Location {
+        if inRecord && !discarding { return recordLocation }
+        return Location(line: line, column: streamOffset &- lineStart &+ 1)
     }
 
     /// Stops keeping the unfinished record: its bytes are consumed as they are scanned and,

@@ -31,12 +31,17 @@ package protocol OutputSink {
     mutating func abandon()
     /// Moves what the sink has to report since the last call into `report`. Default: nothing.
     mutating func report(into report: inout SinkReport)
+    /// True when the sink counts the bytes it writes itself (``SinkReport/bytesWritten``),
+    /// because they are not the bytes it is given (it drops, holds back or rewrites records).
+    /// Default: false, and the writer counts the bytes it hands over.
+    var reportsBytesWritten: Bool { get }
 }
 
 extension OutputSink {
     package mutating func commit() throws(IOError) {}
     package mutating func abandon() {}
     package mutating func report(into report: inout SinkReport) {}
+    package var reportsBytesWritten: Bool { false }
 }
 
 /// What a sink tells the writer after a call (see ``OutputSink/report(into:)``).
@@ -49,6 +54,8 @@ package struct SinkReport {
     package var added = 0
     /// True when the sink needs no more input: the run finishes now.
     package var isSatisfied = false
+    /// Bytes written since the last report, for `--stats` (read when ``OutputSink/reportsBytesWritten``).
+    package var bytesWritten = 0
     /// Extra counts for `--stats` (`"files": 12`), by name, in the order first set.
     package var statistics: [(name: String, value: Int)] = []
 
@@ -117,7 +124,31 @@ package struct StepOutput {
     package mutating func flush() throws(IOError) {
         guard !buffer.isEmpty else { return }
         try target.write(buffer)
+        report.bytesWritten += buffer.count
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// The longest single sleep of ``pause(_:)``: how soon a stopped run is noticed.
+    package static let pauseSlice = 0.05
+
+    /// Waits `seconds` on the writer's thread before the step goes on, after writing what is
+    /// buffered so the consumer sees it now: how a step applies backpressure (a rate limiter
+    /// waiting for its next token holds the writer, so the bounded chunks in flight stop the
+    /// reader). Sleeps in slices of at most ``pauseSlice``; returns false, early, once the run
+    /// is stopped (its task cancelled: SIGINT/SIGTERM, a failure elsewhere), true after the
+    /// full wait. Throws the broken-pipe ``IOError`` as soon as the reader of a pipe on the
+    /// output goes away, so a closed consumer ends the run at once, quietly, at any rate.
+    package mutating func pause(_ seconds: Double) throws(IOError) -> Bool {
+        try flush()
+        let end = SystemIO.monotonicSeconds() + seconds
+        while !Task.isCancelled {
+            let remaining = end - SystemIO.monotonicSeconds()
+            if remaining <= 0 { return true }
+            if target.waitForReaderToLeave(upTo: min(remaining, Self.pauseSlice)) {
+                throw IOError(code: EPIPE, context: "cannot write to '\(target.name)'")
+            }
+        }
+        return false
     }
 
     /// Counts `count` records as dropped by the step's logic.
@@ -136,6 +167,9 @@ package struct RecordStepSink<Step: RecordStep>: OutputSink {
     private var pending = SinkReport()
 
     package init(_ step: Step) { self.step = step }
+
+    /// The step's output is not the workers' bytes: it counts what it writes.
+    package var reportsBytesWritten: Bool { true }
 
     /// The step, for a stage that reads its state at the end.
     package var currentStep: Step { step }
@@ -178,6 +212,7 @@ package struct RecordStepSink<Step: RecordStep>: OutputSink {
         report.dropped += pending.dropped
         report.problems += pending.problems
         report.added += pending.added
+        report.bytesWritten += pending.bytesWritten
         report.isSatisfied = report.isSatisfied || pending.isSatisfied
         let satisfied = pending.isSatisfied
         pending = SinkReport()

@@ -1,3 +1,4 @@
+import Dispatch
 import Glibc
 import Synchronization
 
@@ -50,19 +51,31 @@ package struct StageRuntime: Sendable {
         SystemIO.enlargePipeBuffer(SystemIO.standardInput)
         SystemIO.enlargePipeBuffer(SystemIO.standardOutput)
         let latch = StopLatch()
+        let consumerGone = Atomic<Bool>(false)
         let sinkBox = Handover(sink)
         let task = Task(executorPreference: DedicatedThreadExecutor(label: "writer")) {
-            await self.runFlow(source: source, sink: sinkBox.value, latch: latch, makeTransform: makeTransform)
+            await self.runFlow(source: source, sink: sinkBox.value, latch: latch, consumerGone: consumerGone, makeTransform: makeTransform)
         }
         SignalStop.onSignal { _ in
             latch.fire()
             task.cancel()
         }
+        if configuration.outputPath == nil, SystemIO.isPipe(SystemIO.standardOutput) {
+            // The consumer may exit while this stage has nothing to write (a slow input):
+            // a thread of its own watches standard output hang up and stops the run.
+            DispatchQueue(label: "weir.consumer").async {
+                guard latch.waitForHangUp(SystemIO.standardOutput) else { return }
+                consumerGone.store(true, ordering: .releasing)
+                latch.fire()
+                task.cancel()
+            }
+        }
         return await task.value
     }
 
     private func runFlow<Source: RecordSource, Transform: ChunkTransform, Sink: OutputSink>(
-        source: Source, sink: Sink, latch: StopLatch, makeTransform: @escaping @Sendable () -> Transform
+        source: Source, sink: Sink, latch: StopLatch, consumerGone: borrowing Atomic<Bool>,
+        makeTransform: @escaping @Sendable () -> Transform
     ) async -> RunOutcome {
         let configuration = self.configuration
         var writer: OrderedWriter<Sink>
@@ -127,7 +140,13 @@ package struct StageRuntime: Sendable {
             }
             latch.fire()
             group.cancelAll()
-            if writer.outcome == nil { writer.stopBySignal(SignalStop.receivedSignal ?? SIGTERM) }
+            if writer.outcome == nil {
+                if consumerGone.load(ordering: .acquiring) {
+                    writer.stopForGoneConsumer()
+                } else {
+                    writer.stopBySignal(SignalStop.receivedSignal ?? SIGTERM)
+                }
+            }
             return writer.outcome!
         }
     }
@@ -209,6 +228,7 @@ struct OrderedWriter<Sink: OutputSink> {
     private let startTime = SystemIO.monotonicSeconds()
     private var counts = RunCounts()
     private var inputFailed = false
+    private var rejectsFailed = false
     private var statistics: [(name: String, value: Int)] = []
     /// How the run ended, once it has.
     private(set) var outcome: RunOutcome? = nil
@@ -282,8 +302,14 @@ struct OrderedWriter<Sink: OutputSink> {
         do throws(IOError) {
             try sink.commit()
             try output.commit()
+        } catch {
+            fail(error)
+            return
+        }
+        do throws(IOError) {
             try rejects?.commit()
         } catch {
+            rejectsFailed = true
             fail(error)
             return
         }
@@ -308,11 +334,16 @@ struct OrderedWriter<Sink: OutputSink> {
         outcome = RunOutcome(status: 128 + signalNumber, signal: signalNumber, counts: counts)
     }
 
+    /// Ends a run whose consumer went away while it waited for input: quietly, status 0.
+    mutating func stopForGoneConsumer() {
+        fail(IOError(code: EPIPE, context: "cannot write '<stdout>'"))
+    }
+
     private mutating func write(_ bytes: UnsafeRawBufferPointer) {
         guard !bytes.isEmpty, outcome == nil else { return }
         do throws(IOError) {
             try sink.write(bytes, to: output)
-            counts.bytesWritten += bytes.count
+            if !sink.reportsBytesWritten { counts.bytesWritten += bytes.count }
             takeSinkReport()
         } catch {
             fail(error)
@@ -327,6 +358,7 @@ struct OrderedWriter<Sink: OutputSink> {
         counts.written -= min(counts.written, report.dropped + report.problems.count)
         counts.outputs -= min(counts.outputs, report.dropped + report.problems.count)
         counts.outputs += report.added
+        if sink.reportsBytesWritten { counts.bytesWritten += report.bytesWritten }
         for (name, value) in report.statistics {
             if let index = statistics.firstIndex(where: { $0.name == name }) { statistics[index].value = value } else { statistics.append((name, value)) }
         }
@@ -348,7 +380,10 @@ struct OrderedWriter<Sink: OutputSink> {
         case .skip:
             if !configuration.quiet { SystemIO.printError(ProblemReport.message(for: problem, executableName: executableName)) }
         case .reject:
-            do throws(IOError) { try rejects?.write(problem) } catch { fail(error) }
+            do throws(IOError) { try rejects?.write(problem) } catch {
+                rejectsFailed = true
+                fail(error)
+            }
         }
     }
 
@@ -358,7 +393,9 @@ struct OrderedWriter<Sink: OutputSink> {
         guard outcome == nil else { return }
         sink.abandon()
         output.abandon()
-        if rejects != nil {
+        if rejectsFailed {
+            rejects?.abandon()
+        } else if rejects != nil {
             do throws(IOError) { try rejects?.commit() } catch {
                 SystemIO.printError("\(executableName): \(error)")
                 rejects?.abandon()

@@ -70,16 +70,32 @@ package final class StopLatch: Sendable {
 
     /// Waits until `descriptor` is readable (or at its end); false when the latch fired first.
     package func waitUntilReadable(_ descriptor: Int32) -> Bool {
+        wait(descriptor, events: Int16(POLLIN)) { _ in true }
+    }
+
+    /// Waits until the reader of `descriptor` (a pipe's write end) goes away: true then,
+    /// false when the latch fired first. Lets a stage whose consumer exited stop at once,
+    /// even while it has nothing to write (its input is slow).
+    package func waitForHangUp(_ descriptor: Int32) -> Bool {
+        wait(descriptor, events: 0) { $0 & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 }
+    }
+
+    /// Polls `descriptor` for `events` together with the latch until `isDone` accepts what
+    /// was returned (true) or the latch fires (false).
+    private func wait(_ descriptor: Int32, events: Int16, until isDone: (Int16) -> Bool) -> Bool {
         var requests = [
-            pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: descriptor, events: events, revents: 0),
             pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0),
         ]
         while true {
             if isFired { return false }
             let result = poll(&requests, readEnd >= 0 ? 2 : 1, -1)
-            if result < 0, errno == EINTR { continue }
+            if result < 0 {
+                if errno == EINTR { continue }
+                return true  // a bad descriptor: the caller's own call reports it
+            }
             if requests[1].revents != 0 || isFired { return false }
-            return true
+            if isDone(requests[0].revents) { return true }
         }
     }
 }
@@ -99,6 +115,10 @@ package enum SignalStop {
     private nonisolated(unsafe) static var installed = false
     private static let handler = Mutex<(@Sendable (Int32) -> Void)?>(nil)
     private static let received = Atomic<Int32>(0)
+    /// Serializes the changes to `paths` and the installation: runs in one process (the
+    /// runtime's tests) may open and commit outputs at once. The signal handler itself never
+    /// takes it (a lock is not async-signal-safe); it reads `paths` as it stands.
+    private static let registry = Mutex(())
 
     /// The seconds a stopped run may take to clean up before the watcher ends it.
     package static let gracePeriod = 2.0
@@ -118,26 +138,35 @@ package enum SignalStop {
     /// Registers a temporary path to remove if the run cannot clean up after a signal.
     package static func register(_ path: String) {
         install()
-        paths.append(strdup(path))
+        registry.withLock { _ in paths.append(strdup(path)) }
     }
 
     /// Forgets a registered path (it was renamed into place or removed).
     package static func unregister(_ path: String) {
-        paths.removeAll { entry in
-            guard String(cString: entry) == path else { return false }
-            free(entry)
-            return true
+        registry.withLock { _ in
+            paths.removeAll { entry in
+                guard String(cString: entry) == path else { return false }
+                free(entry)
+                return true
+            }
         }
     }
 
     /// Forgets several registered paths in one pass (a set of files put in place together).
     package static func unregister(_ removed: Set<String>) {
         guard !removed.isEmpty else { return }
-        paths.removeAll { entry in
-            guard removed.contains(String(cString: entry)) else { return false }
-            free(entry)
-            return true
+        registry.withLock { _ in
+            paths.removeAll { entry in
+                guard removed.contains(String(cString: entry)) else { return false }
+                free(entry)
+                return true
+            }
         }
+    }
+
+    /// How many registered paths start with `prefix` (for tests).
+    package static func registeredPathCount(withPrefix prefix: String) -> Int {
+        registry.withLock { _ in paths.filter { String(cString: $0).hasPrefix(prefix) }.count }
     }
 
     /// Unlinks the registered paths and ends the process with `signalNumber`'s default action.
@@ -149,8 +178,11 @@ package enum SignalStop {
     }
 
     private static func install() {
-        guard !installed else { return }
-        installed = true
+        let first = registry.withLock { _ -> Bool in
+            defer { installed = true }
+            return !installed
+        }
+        guard first else { return }
         if !SystemIO.makePipe(&pipeEnds, nonBlocking: false) { pipeEnds = [-1, -1] }
         for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
             signal(signalNumber) { number in

@@ -95,13 +95,23 @@ package struct RecordChunkTransform<Transform: RecordTransform>: ChunkTransform 
                 }
                 return
             }
-            if let records = chunk.records {
+            if let records = chunk.records, let base = buffer.baseAddress {
+                // Lines and columns are carried forward from record to record, so a chunk
+                // is scanned once whatever its layout (the elements of a minified array
+                // share one line). A chunk's first line may have begun in an earlier chunk:
+                // its columns continue from the ``ChunkStartColumn`` in the file context.
+                let startColumn = (chunk.fileContext as? ChunkStartColumn)?.column ?? 1
+                var lineStart = 1 - startColumn  // ≤ 0 while on a line begun before the chunk
                 var scanned = 0
                 for range in records {
-                    position.line += LineCounter.count(UnsafeRawBufferPointer(rebasing: buffer[scanned..<range.lowerBound]))
-                    scanned = range.lowerBound
-                    var lineStart = range.lowerBound
-                    while lineStart > 0, buffer[lineStart - 1] != 0x0A { lineStart -= 1 }
+                    var pointer = base + scanned
+                    let end = base + range.lowerBound
+                    while pointer < end, let newline = memchr(pointer, 0x0A, end - pointer) {
+                        position.line += 1
+                        pointer = UnsafeRawPointer(newline) + 1
+                        lineStart = base.distance(to: pointer)
+                    }
+                    scanned = max(scanned, range.lowerBound)
                     position.firstColumn = range.lowerBound - lineStart + 1
                     if !processOne(UnsafeRawBufferPointer(rebasing: buffer[range]), position, &output) { return }
                 }

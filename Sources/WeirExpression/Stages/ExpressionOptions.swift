@@ -34,13 +34,13 @@ package enum ExpressionOptions {
         }
     }
 
-    /// Compiles the expression given to option `name` (`--by EXPR`) with the variables bound;
-    /// nil when the option is absent. A syntax error is a usage error naming the option.
+    /// Compiles the expression given as the value of option `name` (`--by EXPR`), with the
+    /// same variables as the stage's main expression (`--arg`, … when the stage has them); nil
+    /// when the option is absent. A syntax error is a usage error that names the option.
     package static func compileOption(_ name: String, _ invocation: StageInvocation) -> Program? {
         guard let source = invocation.options.value(name) else { return nil }
-        let variables = self.variables(invocation)
         do throws(ExpressionSyntaxError) {
-            return try Program.compile(source, variables: variables)
+            return try Program.compile(source, variables: variables(invocation))
         } catch {
             invocation.usageError("--\(name): " + syntaxMessage(error, source: source))
         }
@@ -51,15 +51,14 @@ package enum ExpressionOptions {
     /// literal prefix; nil when the option is absent. A syntax error is a usage error.
     package static func compileTemplateOption(_ name: String, _ invocation: StageInvocation) -> (program: Program, literalPrefix: String)? {
         guard let source = invocation.options.value(name) else { return nil }
-        let variables = self.variables(invocation)
         do throws(ExpressionSyntaxError) {
-            return try Program.compileTemplate(source, variables: variables)
+            return try Program.compileTemplate(source, variables: variables(invocation))
         } catch {
             invocation.usageError("--\(name): " + syntaxMessage(error, source: source))
         }
     }
 
-    /// The `$name` bindings of the variable options; a bad value is a usage error.
+    /// The `$name` bindings of `--arg`, `--argjson`, `--slurpfile` and `--rawfile`.
     private static func variables(_ invocation: StageInvocation) -> [String: JSONValue] {
         let options = invocation.options
         var variables: [String: JSONValue] = [:]
