@@ -13,6 +13,9 @@ let stages: [(name: String, usesExpressions: Bool)] = [
     ("weir-to-csv", false),
     ("weir-sample", false),
     ("weir-throttle", true),
+    ("weir-seq", true),
+    ("weir-head", true),
+    ("weir-tail", true),
     ("weir-merge", true),
     ("weir-split", true),
 ]

@@ -211,6 +211,8 @@ struct SplitSink: OutputSink {
     private var row: [UInt8] = []
     private var passed: [UInt8] = []
     private var passClosed = false
+    /// Bytes written to the files and, with `--pass`, to standard output since the last report.
+    private var bytesWritten = 0
 
     init(maxOpen: Int, csv: CSVTableOptions?, columns: [String]?, maxRecords: Int?, pass: Bool) {
         files = OutputSet(maxOpen: maxOpen)
@@ -278,13 +280,13 @@ struct SplitSink: OutputSink {
                                               message: "\(error.message) (in \(stream.file))", input: Array(record), outputOffset: 0))
                 return
             }
-            try files.write(row, to: stream.file)
         } else {
             row.removeAll(keepingCapacity: true)
             row.append(contentsOf: record)
             row.append(0x0A)
-            try files.write(row, to: stream.file)
         }
+        try files.write(row, to: stream.file)
+        bytesWritten += row.count
         stream.recordsInPart += 1
         if pass && !passClosed {
             passed.append(contentsOf: record)
@@ -300,6 +302,7 @@ struct SplitSink: OutputSink {
         guard !passClosed else { return }
         do throws(IOError) {
             try target.write(passed)
+            bytesWritten += passed.count
         } catch {
             guard error.isBrokenPipe, !target.isAtomic else { throw error }
             passClosed = true
@@ -325,9 +328,13 @@ struct SplitSink: OutputSink {
         files.abandon()
     }
 
+    var reportsBytesWritten: Bool { true }
+
     mutating func report(into report: inout SinkReport) {
         report.problems += problems
         problems.removeAll()
+        report.bytesWritten += bytesWritten
+        bytesWritten = 0
         report.setStatistic("files", files.fileCount)
     }
 }

@@ -38,6 +38,16 @@ import Testing
         #expect(throws: UsageError.self) { try parsed.choice("output", ["a", "b"], default: "a") }
     }
 
+    @Test func negativeNumbersAreOperandsWhenTheStageSaysSo() throws {
+        let options: [OptionSpec] = [.value("step", "S", help: ""), .flag("quiet", short: "q", help: "")]
+        let parsed = try ParsedOptions(arguments: ["-3", "-.5", "--step", "-1", "-q", "-1e3"], options: options, negativeNumbersAreOperands: true)
+        #expect(parsed.operands == ["-3", "-.5", "-1e3"])
+        #expect(parsed.value("step") == "-1")
+        #expect(parsed.flag("quiet"))
+        #expect(throws: UsageError.self) { try ParsedOptions(arguments: ["-3"], options: options) }
+        #expect(throws: UsageError.self) { try ParsedOptions(arguments: ["-x"], options: options, negativeNumbersAreOperands: true) }
+    }
+
     /// The value of `--jobs` given as `text`, or the usage error's message.
     func integer(_ text: String, range: ClosedRange<Int>) -> Result<Int, UsageError> {
         Result { () throws(UsageError) in try ParsedOptions(arguments: ["--jobs", text], options: options).integer("jobs", default: -7, range: range) }

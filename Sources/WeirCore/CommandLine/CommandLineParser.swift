@@ -15,8 +15,10 @@ package struct ParsedOptions: Sendable {
     /// The operands in order (everything that is not an option).
     package var operands: [String] = []
 
-    /// Parses `arguments` (without the executable name) against `options`.
-    package init(arguments: [String], options: [OptionSpec]) throws(UsageError) {
+    /// Parses `arguments` (without the executable name) against `options`. With
+    /// `negativeNumbersAreOperands`, an argument such as `-5` or `-.5` is an operand, not an
+    /// option (as GNU seq reads `seq -3 -1`).
+    package init(arguments: [String], options: [OptionSpec], negativeNumbersAreOperands: Bool = false) throws(UsageError) {
         var byLong: [String: OptionSpec] = [:]
         var byShort: [Character: OptionSpec] = [:]
         for option in options {
@@ -49,7 +51,7 @@ package struct ParsedOptions: Sendable {
         var optionsEnded = false
         while index < arguments.count {
             let argument = arguments[index]
-            if optionsEnded || argument == "-" || !argument.hasPrefix("-") {
+            if optionsEnded || argument == "-" || !argument.hasPrefix("-") || (negativeNumbersAreOperands && ParsedOptions.isNegativeNumber(argument)) {
                 operands.append(argument)
             } else if argument == "--" {
                 optionsEnded = true
@@ -159,6 +161,13 @@ package struct ParsedOptions: Sendable {
             throw UsageError("option '--\(long)' takes one of \(choices.joined(separator: ", ")), not '\(text)'")
         }
         return text
+    }
+
+    /// True for `-` followed by a digit, or by `.` and a digit.
+    private static func isNegativeNumber(_ argument: String) -> Bool {
+        let bytes = Array(argument.utf8.prefix(3))
+        func isDigit(_ index: Int) -> Bool { index < bytes.count && bytes[index] >= UInt8(ascii: "0") && bytes[index] <= UInt8(ascii: "9") }
+        return bytes.first == UInt8(ascii: "-") && (isDigit(1) || (bytes.count > 1 && bytes[1] == UInt8(ascii: ".") && isDigit(2)))
     }
 
     /// The option name closest to a misspelling, if any is close.

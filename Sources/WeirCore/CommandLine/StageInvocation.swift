@@ -22,7 +22,7 @@ package struct StageInvocation: Sendable {
         SystemIO.standardInputIsOpen = !closed.inputClosed
         SystemIO.standardOutputIsOpen = !closed.outputClosed
         do throws(UsageError) {
-            options = try ParsedOptions(arguments: arguments, options: spec.allOptions + hiddenOptions)
+            options = try ParsedOptions(arguments: arguments, options: spec.allOptions + hiddenOptions, negativeNumbersAreOperands: spec.negativeNumbersAreOperands)
         } catch {
             StageInvocation.exitWithUsageError(error.message, executableName: spec.executableName)
         }
@@ -188,6 +188,16 @@ package struct StageInvocation: Sendable {
         makeTransform: @escaping @Sendable () -> Transform
     ) async -> Never {
         await run(source: source, sink: sink, configuration: checkedConfiguration) { RecordChunkTransform(makeTransform()) }
+    }
+
+    /// Runs a stage that works on whole chunks over another kind of source (a generator whose
+    /// lines need no per-record work, say).
+    package func runChunks<Source: RecordSource, Transform: ChunkTransform, Sink: OutputSink>(
+        source: Source,
+        sink: Sink = PassThroughSink(),
+        makeTransform: @escaping @Sendable () -> Transform
+    ) async -> Never {
+        await run(source: source, sink: sink, configuration: checkedConfiguration, makeTransform: makeTransform)
     }
 
     /// Runs the flow and ends the process with its outcome: the one exit of every stage.

@@ -22,6 +22,8 @@ package struct StageSpec: Sendable {
     package var commonOptions: [OptionSpec]
     /// Extra man page sections (title, text).
     package var notes: [(title: String, text: String)]
+    /// True when arguments such as `-5` are operands (numbers), not options (`weir-seq -3 -1`).
+    package var negativeNumbersAreOperands: Bool
 
     /// The executable's name, `weir-NAME`.
     package var executableName: String { "weir-\(name)" }
@@ -35,7 +37,8 @@ package struct StageSpec: Sendable {
         examples: [StageExample] = [],
         input: StageInput = .files,
         commonOptions: [OptionSpec] = CommonOptions.all,
-        notes: [(title: String, text: String)] = []
+        notes: [(title: String, text: String)] = [],
+        negativeNumbersAreOperands: Bool = false
     ) {
         self.name = name
         self.summary = summary
@@ -46,6 +49,7 @@ package struct StageSpec: Sendable {
         self.input = input
         self.commonOptions = commonOptions
         self.notes = notes
+        self.negativeNumbersAreOperands = negativeNumbersAreOperands
     }
 
     /// The stage's options followed by the common ones.

@@ -89,6 +89,9 @@ package struct PassThroughSink: OutputSink {
 /// key as compact JSON, which never holds a raw tab or newline) and splits them with
 /// ``RecordStepSink/splitKey(_:)``.
 package protocol RecordStep {
+    /// Before any input: may emit a header, or call ``StepOutput/satisfy()`` when the step
+    /// needs no input at all (`weir-head -n 0`: the run then ends without reading). Default: nothing.
+    mutating func begin(output: inout StepOutput) throws(IOError)
     /// Takes one record (a line without its `\n`); emits what to write through `output`.
     mutating func take(_ record: UnsafeRawBufferPointer, output: inout StepOutput) throws(IOError)
     /// End of input: emits what was held back. Default: nothing.
@@ -96,6 +99,7 @@ package protocol RecordStep {
 }
 
 extension RecordStep {
+    package mutating func begin(output: inout StepOutput) throws(IOError) {}
     package mutating func finish(output: inout StepOutput) throws(IOError) {}
 }
 
@@ -180,7 +184,13 @@ package struct RecordStepSink<Step: RecordStep>: OutputSink {
         return (UnsafeRawBufferPointer(rebasing: line[..<tab]), UnsafeRawBufferPointer(rebasing: line[(tab + 1)...]))
     }
 
-    package mutating func begin(_ target: OutputTarget) throws(IOError) {}
+    package mutating func begin(_ target: OutputTarget) throws(IOError) {
+        var output = StepOutput(target: target)
+        output.report = pending
+        defer { pending = output.report }
+        try step.begin(output: &output)
+        try output.flush()
+    }
 
     package mutating func write(_ bytes: UnsafeRawBufferPointer, to target: OutputTarget) throws(IOError) {
         var output = StepOutput(target: target)

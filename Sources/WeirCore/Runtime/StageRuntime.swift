@@ -256,6 +256,8 @@ struct OrderedWriter<Sink: OutputSink> {
         } catch {
             fail(error)
         }
+        // A sink that needs no input at all (`weir-head -n 0`) ends the run before any read.
+        if outcome == nil, isSatisfied { finish() }
     }
 
     /// Writes one chunk's output, handling its problems in place.
@@ -272,6 +274,12 @@ struct OrderedWriter<Sink: OutputSink> {
                 write(UnsafeRawBufferPointer(rebasing: bytes[written..<problem.outputOffset]))
                 written = problem.outputOffset
                 if outcome != nil { return }
+                if isSatisfied {
+                    // The sink has all it needs: what comes after it is input the run no
+                    // longer reads, good or bad, so it is dropped, never reported.
+                    if !problem.isFatal { counts.dropped += 1 }
+                    continue
+                }
                 handle(problem)
                 if outcome != nil { return }
             }

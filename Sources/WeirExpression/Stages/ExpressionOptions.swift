@@ -3,62 +3,64 @@ import WeirCore
 /// The options of every stage that takes an expression, as jq spells them, and the one
 /// place that turns them into a compiled ``Program``.
 package enum ExpressionOptions {
-    /// `--arg`, `--argjson`, `--slurpfile`, `--rawfile`, `-f`.
-    package static let options: [OptionSpec] = [
+    /// `--arg`, `--argjson`, `--slurpfile`, `--rawfile`: the variables, for a stage whose
+    /// expression is an option's value (`--template EXPR`).
+    package static let variableOptions: [OptionSpec] = [
         .value("arg", "NAME VALUE", repeatable: true, arity: 2, help: "Bind $NAME to the string VALUE in the expression."),
         .value("argjson", "NAME JSON", repeatable: true, arity: 2, help: "Bind $NAME to the JSON value JSON."),
         .value("slurpfile", "NAME FILE", repeatable: true, arity: 2, help: "Bind $NAME to an array of the JSON values in FILE."),
         .value("rawfile", "NAME FILE", repeatable: true, arity: 2, help: "Bind $NAME to the text of FILE as a string."),
-        .value("from-file", short: "f", "FILE", help: "Read the expression from FILE instead of the first operand."),
     ]
 
-    /// The variable options only (`--arg`, `--argjson`, `--slurpfile`, `--rawfile`), for a
-    /// stage whose expressions come from its own options (`--by EXPR`, `--to TEMPLATE`).
-    package static let variableOptions: [OptionSpec] = options.filter { $0.long != "from-file" }
+    /// `--arg`, `--argjson`, `--slurpfile`, `--rawfile`, `-f`.
+    package static let options: [OptionSpec] = variableOptions + [
+        .value("from-file", short: "f", "FILE", help: "Read the expression from FILE instead of the first operand."),
+    ]
 
     /// Takes the expression (from `-f FILE` or the first operand), binds the variables and
     /// compiles it; any problem is a usage error (exit 2), syntax errors with a caret.
     package static func compile(_ invocation: inout StageInvocation) -> Program {
-        let options = invocation.options
         let source: String
-        if let path = options.value("from-file") {
+        if let path = invocation.options.value("from-file") {
             source = String(decoding: readFile(path, invocation), as: UTF8.self)
         } else {
             source = invocation.takeOperand("EXPR (the expression)")
         }
+        return compileSource(source, invocation)
+    }
+
+    /// Compiles the value of option `option` (`--by EXPR`), binding the variables of
+    /// ``variableOptions`` when the stage declares them; a problem is a usage error naming
+    /// the option.
+    package static func compileOption(_ option: String, _ invocation: StageInvocation) -> Program? {
+        guard let source = invocation.options.value(option) else { return nil }
+        return compileSource(source, invocation, context: "--\(option): ")
+    }
+
+    /// Compiles the string template given to option `option` (`--to 'out/\(.k).ndjson'`, the
+    /// inside of a jq string literal) with the variables bound, and returns it with its
+    /// literal prefix; nil when the option is absent. A syntax error is a usage error.
+    package static func compileTemplateOption(_ option: String, _ invocation: StageInvocation) -> (program: Program, literalPrefix: String)? {
+        guard let source = invocation.options.value(option) else { return nil }
+        do throws(ExpressionSyntaxError) {
+            return try Program.compileTemplate(source, variables: variables(invocation))
+        } catch {
+            invocation.usageError("--\(option): " + syntaxMessage(error, source: source))
+        }
+    }
+
+    /// Binds the variables and compiles `source`; a problem is a usage error.
+    private static func compileSource(_ source: String, _ invocation: StageInvocation, context: String = "") -> Program {
         let variables = self.variables(invocation)
         do throws(ExpressionSyntaxError) {
             return try Program.compile(source, variables: variables)
         } catch {
-            invocation.usageError(syntaxMessage(error, source: source))
+            invocation.usageError(context + syntaxMessage(error, source: source))
         }
     }
 
-    /// Compiles the expression given as the value of option `name` (`--by EXPR`), with the
-    /// same variables as the stage's main expression (`--arg`, … when the stage has them); nil
-    /// when the option is absent. A syntax error is a usage error that names the option.
-    package static func compileOption(_ name: String, _ invocation: StageInvocation) -> Program? {
-        guard let source = invocation.options.value(name) else { return nil }
-        do throws(ExpressionSyntaxError) {
-            return try Program.compile(source, variables: variables(invocation))
-        } catch {
-            invocation.usageError("--\(name): " + syntaxMessage(error, source: source))
-        }
-    }
-
-    /// Compiles the string template given to option `name` (`--to 'out/\(.k).ndjson'`, the
-    /// inside of a jq string literal) with the variables bound, and returns it with its
-    /// literal prefix; nil when the option is absent. A syntax error is a usage error.
-    package static func compileTemplateOption(_ name: String, _ invocation: StageInvocation) -> (program: Program, literalPrefix: String)? {
-        guard let source = invocation.options.value(name) else { return nil }
-        do throws(ExpressionSyntaxError) {
-            return try Program.compileTemplate(source, variables: variables(invocation))
-        } catch {
-            invocation.usageError("--\(name): " + syntaxMessage(error, source: source))
-        }
-    }
-
-    /// The `$name` bindings of `--arg`, `--argjson`, `--slurpfile` and `--rawfile`.
+    /// The `$name` bindings of `--arg`, `--argjson`, `--slurpfile` and `--rawfile`; a bad
+    /// value is a usage error.
     private static func variables(_ invocation: StageInvocation) -> [String: JSONValue] {
         let options = invocation.options
         var variables: [String: JSONValue] = [:]
