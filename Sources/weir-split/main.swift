@@ -330,6 +330,9 @@ struct SplitSink: OutputSink {
 
     var reportsBytesWritten: Bool { true }
 
+    /// The files are the output: a reader of the `--pass` copy that goes away stops only the copy.
+    var stopsWhenConsumerLeaves: Bool { false }
+
     mutating func report(into report: inout SinkReport) {
         report.problems += problems
         problems.removeAll()

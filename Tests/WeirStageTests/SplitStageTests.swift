@@ -156,6 +156,19 @@ import Testing
         #expect(headed.text == sortedLarge.text)
     }
 
+    @Test("standard output closed while the input is slow: the files are still written")
+    func consumerLeavingEarlyDoesNotStopTheFiles() throws {
+        let directory = try StageHarness.temporaryDirectory()
+        let script = """
+            cd \(directory.path)
+            ( sleep 1; echo '{"k":"a"}'; sleep 1; echo '{"k":"b"}' ) | weir-split --to 'out/\\(.k).ndjson' | true
+            echo "status $?"
+            cat out/a.ndjson out/b.ndjson
+            """
+        let result = try StageHarness.shell(script)
+        #expect(result.lines == ["status 0", #"{"k":"a"}"#, #"{"k":"b"}"#], "\(result.text) \(result.stderr)")
+    }
+
     @Test("--max-records rolls files, the part number before the extension")
     func rolling() throws {
         let directory = try StageHarness.temporaryDirectory()

@@ -35,6 +35,11 @@ package protocol OutputSink {
     /// because they are not the bytes it is given (it drops, holds back or rewrites records).
     /// Default: false, and the writer counts the bytes it hands over.
     var reportsBytesWritten: Bool { get }
+    /// True when the run stops as soon as the reader of standard output goes away (the
+    /// contract: `| head -1` ends the stage). A sink whose output is elsewhere (the files of
+    /// `weir-split`, which copies to standard output only as `tee -p` does) says false, and
+    /// the run goes on to the end. Default: true.
+    var stopsWhenConsumerLeaves: Bool { get }
 }
 
 extension OutputSink {
@@ -42,6 +47,7 @@ extension OutputSink {
     package mutating func abandon() {}
     package mutating func report(into report: inout SinkReport) {}
     package var reportsBytesWritten: Bool { false }
+    package var stopsWhenConsumerLeaves: Bool { true }
 }
 
 /// What a sink tells the writer after a call (see ``OutputSink/report(into:)``).
