@@ -16,6 +16,8 @@ let stages: [(name: String, usesExpressions: Bool)] = [
     ("weir-seq", true),
     ("weir-head", true),
     ("weir-tail", true),
+    ("weir-merge", true),
+    ("weir-split", true),
 ]
 
 let optimize: [SwiftSetting] = [

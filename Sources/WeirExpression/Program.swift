@@ -43,7 +43,25 @@ package struct Program: @unchecked Sendable {
 
     /// Compiles a program; `variables` are `$name` bindings (from `--arg`, `--argjson`, …).
     package static func compile(_ source: String, variables: [String: JSONValue] = [:]) throws(ExpressionSyntaxError) -> Program {
-        let expression = try Parser.parse(source)
+        try compile(Parser.parse(source), source: source, variables: variables)
+    }
+
+    /// Compiles a string template: `template` is read as the inside of a jq string literal
+    /// (`out/\(.retailer)/\(.date).ndjson`, escapes as in jq, a bare `"` as itself), so the
+    /// program yields strings. `literalPrefix` is the text before the first interpolation
+    /// (all of it when there is none).
+    package static func compileTemplate(_ template: String, variables: [String: JSONValue] = [:]) throws(ExpressionSyntaxError) -> (program: Program, literalPrefix: String) {
+        let expression = try Parser.parseTemplate(template)
+        var prefix = ""
+        switch expression {
+        case .literal(.string(let text)): prefix = text
+        case .string(let segments, _): if case .text(let text)? = segments.first { prefix = text }
+        default: break
+        }
+        return (try compile(expression, source: template, variables: variables), prefix)
+    }
+
+    private static func compile(_ expression: Expression, source: String, variables: [String: JSONValue]) throws(ExpressionSyntaxError) -> Program {
         let names = variables.keys.sorted()
         let compiler = Compiler(source: source, variableNames: names)
         let root = try compiler.compile(expression, compiler.rootScope)

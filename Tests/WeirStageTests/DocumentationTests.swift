@@ -16,7 +16,10 @@ import Testing
         let examples = listing.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
         #expect(!examples.isEmpty, "\(stage) has no examples")
         for example in examples {
-            let result = try StageHarness.shell(example["command"]!, input: example["input"]!)
+            // Each in a fresh directory: an example may write files (weir-split).
+            let directory = try StageHarness.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let result = try StageHarness.shell(example["command"]!, input: Data(example["input"]!.utf8), directory: directory)
             #expect(result.status == 0, "\(stage): '\(example["command"]!)' exited \(result.status): \(result.stderr)")
             #expect(result.text == example["output"]!, "\(stage): '\(example["command"]!)' printed \(result.text)")
         }

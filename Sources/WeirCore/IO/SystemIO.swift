@@ -187,6 +187,21 @@ package enum SystemIO {
         _ = fcntl(descriptor, setPipeSize, Int32(1 << 20))
     }
 
+    /// Raises the soft limit on open descriptors (`RLIMIT_NOFILE`) to the hard limit, for a
+    /// stage that keeps many files open (`weir-split`); returns the soft limit in force after.
+    /// A limit the system will not raise is left as it was.
+    @discardableResult
+    package static func raiseOpenFileLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        return limit.rlim_cur == rlim_t.max ? Int(Int32.max) : Int(clamping: limit.rlim_cur)
+    }
+
     /// True when `descriptor` is a pipe or FIFO.
     package static func isPipe(_ descriptor: Int32) -> Bool {
         var info = stat()

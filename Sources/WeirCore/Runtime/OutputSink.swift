@@ -22,6 +22,11 @@ package protocol OutputSink {
     mutating func write(_ bytes: UnsafeRawBufferPointer, to target: OutputTarget) throws(IOError)
     /// Called once at the end of a successful run (not after a fatal error).
     mutating func finish(_ target: OutputTarget) throws(IOError)
+    /// Called once after ``finish(_:)`` when the run succeeds (exit status 0, or any status
+    /// under `--errors skip` or `reject`, as for the `-o` file): put the sink's own files in
+    /// place. A run that fails after `finish` (an unreadable input under `--errors fail`)
+    /// calls ``abandon()`` instead. Default: nothing.
+    mutating func commit() throws(IOError)
     /// Called once when the run fails or is stopped: remove temporary files. Default: nothing.
     mutating func abandon()
     /// Moves what the sink has to report since the last call into `report`. Default: nothing.
@@ -30,12 +35,19 @@ package protocol OutputSink {
     /// because they are not the bytes it is given (it drops, holds back or rewrites records).
     /// Default: false, and the writer counts the bytes it hands over.
     var reportsBytesWritten: Bool { get }
+    /// True when the run stops as soon as the reader of standard output goes away (the
+    /// contract: `| head -1` ends the stage). A sink whose output is elsewhere (the files of
+    /// `weir-split`, which copies to standard output only as `tee -p` does) says false, and
+    /// the run goes on to the end. Default: true.
+    var stopsWhenConsumerLeaves: Bool { get }
 }
 
 extension OutputSink {
+    package mutating func commit() throws(IOError) {}
     package mutating func abandon() {}
     package mutating func report(into report: inout SinkReport) {}
     package var reportsBytesWritten: Bool { false }
+    package var stopsWhenConsumerLeaves: Bool { true }
 }
 
 /// What a sink tells the writer after a call (see ``OutputSink/report(into:)``).

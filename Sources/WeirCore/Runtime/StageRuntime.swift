@@ -52,6 +52,7 @@ package struct StageRuntime: Sendable {
         SystemIO.enlargePipeBuffer(SystemIO.standardOutput)
         let latch = StopLatch()
         let consumerGone = Atomic<Bool>(false)
+        let watchesConsumer = sink.stopsWhenConsumerLeaves
         let sinkBox = Handover(sink)
         let task = Task(executorPreference: DedicatedThreadExecutor(label: "writer")) {
             await self.runFlow(source: source, sink: sinkBox.value, latch: latch, consumerGone: consumerGone, makeTransform: makeTransform)
@@ -60,7 +61,7 @@ package struct StageRuntime: Sendable {
             latch.fire()
             task.cancel()
         }
-        if configuration.outputPath == nil, SystemIO.isPipe(SystemIO.standardOutput) {
+        if watchesConsumer, configuration.outputPath == nil, SystemIO.isPipe(SystemIO.standardOutput) {
             // The consumer may exit while this stage has nothing to write (a slow input):
             // a thread of its own watches standard output hang up and stops the run.
             DispatchQueue(label: "weir.consumer").async {
@@ -308,6 +309,7 @@ struct OrderedWriter<Sink: OutputSink> {
             return
         }
         do throws(IOError) {
+            try sink.commit()
             try output.commit()
         } catch {
             fail(error)

@@ -152,6 +152,18 @@ package enum SignalStop {
         }
     }
 
+    /// Forgets several registered paths in one pass (a set of files put in place together).
+    package static func unregister(_ removed: Set<String>) {
+        guard !removed.isEmpty else { return }
+        registry.withLock { _ in
+            paths.removeAll { entry in
+                guard removed.contains(String(cString: entry)) else { return false }
+                free(entry)
+                return true
+            }
+        }
+    }
+
     /// How many registered paths start with `prefix` (for tests).
     package static func registeredPathCount(withPrefix prefix: String) -> Int {
         registry.withLock { _ in paths.filter { String(cString: $0).hasPrefix(prefix) }.count }

@@ -2,9 +2,9 @@ import WeirCore
 
 /// jq's total order and equality, including its treatment of NaN (which sorts below every number
 /// and equals nothing, itself included); otherwise the same as ``JSONValue/compare(_:_:)``.
-enum ValueOrder {
-    /// Three-way comparison in jq's order.
-    static func compare(_ lhs: JSONValue, _ rhs: JSONValue) -> Int {
+package enum ValueOrder {
+    /// Three-way comparison in jq's order (`sort`, `<`): negative, zero or positive.
+    package static func compare(_ lhs: JSONValue, _ rhs: JSONValue) -> Int {
         switch (lhs, rhs) {
         case (.number(let a), .number(let b)):
             if a.double.isNaN { return -1 }

@@ -37,8 +37,31 @@ package enum ExpressionOptions {
         return compileSource(source, invocation, context: "--\(option): ")
     }
 
+    /// Compiles the string template given to option `option` (`--to 'out/\(.k).ndjson'`, the
+    /// inside of a jq string literal) with the variables bound, and returns it with its
+    /// literal prefix; nil when the option is absent. A syntax error is a usage error.
+    package static func compileTemplateOption(_ option: String, _ invocation: StageInvocation) -> (program: Program, literalPrefix: String)? {
+        guard let source = invocation.options.value(option) else { return nil }
+        do throws(ExpressionSyntaxError) {
+            return try Program.compileTemplate(source, variables: variables(invocation))
+        } catch {
+            invocation.usageError("--\(option): " + syntaxMessage(error, source: source))
+        }
+    }
+
     /// Binds the variables and compiles `source`; a problem is a usage error.
     private static func compileSource(_ source: String, _ invocation: StageInvocation, context: String = "") -> Program {
+        let variables = self.variables(invocation)
+        do throws(ExpressionSyntaxError) {
+            return try Program.compile(source, variables: variables)
+        } catch {
+            invocation.usageError(context + syntaxMessage(error, source: source))
+        }
+    }
+
+    /// The `$name` bindings of `--arg`, `--argjson`, `--slurpfile` and `--rawfile`; a bad
+    /// value is a usage error.
+    private static func variables(_ invocation: StageInvocation) -> [String: JSONValue] {
         let options = invocation.options
         var variables: [String: JSONValue] = [:]
         for (name, value) in pairs(options.values("arg")) { variables[name] = .string(value) }
@@ -53,11 +76,7 @@ package enum ExpressionOptions {
         for (name, path) in pairs(options.values("rawfile")) {
             variables[name] = .string(String(decoding: readFile(path, invocation), as: UTF8.self))
         }
-        do throws(ExpressionSyntaxError) {
-            return try Program.compile(source, variables: variables)
-        } catch {
-            invocation.usageError(context + syntaxMessage(error, source: source))
-        }
+        return variables
     }
 
     /// `error.message` with the program line and a caret under the column.

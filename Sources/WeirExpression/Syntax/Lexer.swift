@@ -63,6 +63,13 @@ struct Lexer {
         return tokens
     }
 
+    /// The tokens of a string template: `source` read as the inside of a string literal
+    /// (escapes and `\(…)` interpolations, and a bare `"` as itself), as one string token.
+    mutating func tokenizeTemplate() throws(ExpressionSyntaxError) -> [Token] {
+        let parts = try lexString(start: 0, template: true)
+        return [Token(kind: .string(parts), offset: 0), Token(kind: .end, offset: bytes.count)]
+    }
+
     private static let punctuations: [String] = [
         "?//=", "?//", "//=", "|=", "+=", "-=", "*=", "/=", "%=", "==", "!=", "<=", ">=", "//",
         "|", ",", "+", "-", "*", "/", "%", "=", "<", ">", "(", ")", "[", "]", "{", "}", ":", ";", "?",
@@ -201,13 +208,19 @@ struct Lexer {
         return String(decoding: bytes[start..<position], as: UTF8.self)
     }
 
-    private mutating func lexString(start: Int) throws(ExpressionSyntaxError) -> [Token.StringPart] {
+    /// Lexes a string literal's body after its opening quote; a `template` body runs to the
+    /// end of the source instead, and a bare `"` in it is text.
+    private mutating func lexString(start: Int, template: Bool = false) throws(ExpressionSyntaxError) -> [Token.StringPart] {
         var parts: [Token.StringPart] = []
         var text: [UInt8] = []
         while true {
-            guard position < bytes.count else { throw error("unterminated string literal", at: start) }
+            guard position < bytes.count else {
+                guard template else { throw error("unterminated string literal", at: start) }
+                if !text.isEmpty || parts.isEmpty { parts.append(.text(String(decoding: text, as: UTF8.self))) }
+                return parts
+            }
             let byte = bytes[position]
-            if byte == UInt8(ascii: "\"") {
+            if byte == UInt8(ascii: "\""), !template {
                 position += 1
                 if !text.isEmpty || parts.isEmpty { parts.append(.text(String(decoding: text, as: UTF8.self))) }
                 return parts

@@ -48,6 +48,16 @@ struct Parser {
         return try parsePipe()
     }
 
+    /// Parses `source` as the inside of a string literal (see ``Lexer/tokenizeTemplate()``).
+    static func parseTemplate(_ source: String) throws(ExpressionSyntaxError) -> Expression {
+        var lexer = Lexer(source)
+        let tokens = try lexer.tokenizeTemplate()
+        var parser = Parser(tokens: tokens, source: source)
+        let expression = try parser.parseStringToken()
+        try parser.expectEnd()
+        return expression
+    }
+
     private init(tokens: [Token], source: String) {
         self.tokens = tokens
         self.source = source
