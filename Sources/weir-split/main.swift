@@ -4,7 +4,6 @@ import WeirExpression
 /// The values `--max-records` accepts.
 let maxRecordsRange = 1...1_000_000_000_000
 /// The values `--flatten-depth` accepts besides `all` (as weir-to-csv).
-let flattenDepthRange = 0...JSONParser.defaultMaxDepth
 
 let spec = StageSpec(
     name: "split",
@@ -53,16 +52,7 @@ let spec = StageSpec(
         .value("max-open", "N", default: "descriptor limit - 64, at most 1000", help: "The most output files open at once, from 1 to the descriptor limit less 64."),
         .value("max-records", "N", help: "Roll files every N records, \(ParsedOptions.rangeText(maxRecordsRange)): out/a.ndjson becomes out/a-0001.ndjson, out/a-0002.ndjson, …"),
         .flag("pass", help: "Also write every record written to a file to standard output (or -o FILE) as NDJSON, like tee -p: if standard output is closed, the files are still written."),
-        .value("columns", "NAMES", help: "With --format csv: the columns, comma-separated, in order, each named once."),
-        .value("new-keys", "MODE", default: "error (ignore with --columns)", help: "With --format csv: keys that are not columns of the file: error or ignore."),
-        .value("flatten-depth", "N", default: "all", help: "With --format csv: levels of nested objects flattened into dotted names, \(ParsedOptions.rangeText(flattenDepthRange)) or all."),
-        .flag("quote-all", help: "With --format csv: quote every field."),
-        .value("delimiter", short: "d", "CHAR", default: ",", help: "With --format csv: the field delimiter (one ASCII character, or \\t, tab, comma, semicolon, pipe, space)."),
-        .flag("tsv", help: "With --format csv: tab-separated (the same as -d '\\t')."),
-        .value("quote", "CHAR", default: "\"", help: "With --format csv: the quote character."),
-        .flag("crlf", help: "With --format csv: end rows with \\r\\n."),
-        .flag("no-header", help: "With --format csv: write no header row."),
-    ] + ExpressionOptions.variableOptions,
+    ] + CSVTableCommandLine.options(newKeys: [.error, .ignore], helpPrefix: "With --format csv: ") + ExpressionOptions.variableOptions,
     examples: [
         StageExample(
             "One file per retailer",
@@ -103,31 +93,8 @@ if options.value("output") != nil && !pass { invocation.usageError("-o FILE goes
 // CSV.
 enum SplitFormat: String, CaseIterable { case ndjson, csv }
 let format = invocation.choice("format", default: SplitFormat.ndjson)
-let csvOnly = ["columns", "new-keys", "flatten-depth", "delimiter", "quote"].filter { options.value($0) != nil }
-    + ["quote-all", "tsv", "crlf", "no-header"].filter { options.flag($0) }
-if format != .csv, let first = csvOnly.first { invocation.usageError("--\(first) goes with --format csv") }
-var table = CSVTableOptions()
-if options.flag("tsv") && options.value("delimiter") != nil { invocation.usageError("--tsv and --delimiter do not go together") }
-table.dialect = CSVDialect(delimiter: options.flag("tsv") ? 0x09 : invocation.csvCharacter("delimiter", default: UInt8(ascii: ",")),
-                           quote: invocation.csvCharacter("quote", default: UInt8(ascii: "\"")))
-if let problem = table.dialect.validate() { invocation.usageError(problem) }
-table.quoteAll = options.flag("quote-all")
-table.crlf = options.flag("crlf")
-table.header = !options.flag("no-header")
-if let depth = options.value("flatten-depth"), depth != "all" {
-    table.flattenDepth = invocation.integer("flatten-depth", default: 0, range: flattenDepthRange)
-}
-let columns = options.value("columns").map { text in
-    switch CSVTableOptions.parseColumns(text) {
-    case .success(let names): return names
-    case .failure(let error): invocation.usageError("--columns: \(error.message)")
-    }
-}
-let newKeys = invocation.checked { () throws(UsageError) in
-    try options.choice("new-keys", ["error", "ignore"], default: columns == nil ? "error" : "ignore")
-}
-table.newKeys = CSVNewKeysPolicy(rawValue: newKeys)!
-let tableOptions = table
+if format != .csv, let first = CSVTableCommandLine.given(in: options).first { invocation.usageError("--\(first) goes with --format csv") }
+let (tableOptions, columns) = CSVTableCommandLine.read(invocation, newKeys: [.error, .ignore])
 
 /// Validates and compacts a record, evaluates the template, checks the path, and writes
 /// `PATH<TAB>FILE<TAB>LINE<TAB>RECORD` (path and input file as JSON strings), so that the

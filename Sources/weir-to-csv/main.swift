@@ -2,7 +2,6 @@ import WeirCore
 
 /// The values `--flatten-depth` accepts besides `all`: no record nests deeper than the JSON
 /// parser allows, so a larger depth would mean all.
-let flattenDepthRange = 0...JSONParser.defaultMaxDepth
 
 let spec = StageSpec(
     name: "to-csv",
@@ -34,17 +33,7 @@ let spec = StageSpec(
         final header and every row padded, still in one pass over the input. A record that \
         is not a valid JSON object, or whose dotted keys collide, is a bad record.
         """,
-    options: [
-        .value("columns", "NAMES", help: "The columns, comma-separated, in order, each named once (dotted names reach into nested objects)."),
-        .value("new-keys", "MODE", default: "error (ignore with --columns)", help: "Keys that are not columns: error, ignore, or append a column."),
-        .value("flatten-depth", "N", default: "all", help: "Levels of nested objects flattened into dotted names, \(ParsedOptions.rangeText(flattenDepthRange)) or all; deeper objects are written as JSON text (0: none)."),
-        .flag("quote-all", help: "Quote every field."),
-        .value("delimiter", short: "d", "CHAR", default: ",", help: "The field delimiter: one ASCII character, or \\t, tab, comma, semicolon, pipe, space."),
-        .flag("tsv", help: "Tab-separated output (the same as -d '\\t')."),
-        .value("quote", "CHAR", default: "\"", help: "The quote character."),
-        .flag("crlf", help: "End rows with \\r\\n instead of \\n."),
-        .flag("no-header", help: "Write no header row."),
-    ],
+    options: CSVTableCommandLine.options(newKeys: CSVNewKeysPolicy.allCases),
     examples: [
         StageExample(
             "Nested objects become dotted columns, arrays JSON text",
@@ -74,30 +63,8 @@ let spec = StageSpec(
 let invocation = StageInvocation(spec)
 let options = invocation.options
 
-var table = CSVTableOptions()
-if options.flag("tsv") && options.value("delimiter") != nil { invocation.usageError("--tsv and --delimiter do not go together") }
-table.dialect = CSVDialect(delimiter: options.flag("tsv") ? 0x09 : invocation.csvCharacter("delimiter", default: UInt8(ascii: ",")),
-                           quote: invocation.csvCharacter("quote", default: UInt8(ascii: "\"")))
-if let problem = table.dialect.validate() { invocation.usageError(problem) }
-table.quoteAll = options.flag("quote-all")
-table.crlf = options.flag("crlf")
-table.header = !options.flag("no-header")
-if let depth = options.value("flatten-depth"), depth != "all" {
-    table.flattenDepth = invocation.integer("flatten-depth", default: 0, range: flattenDepthRange)
-}
-let columns = options.value("columns").map { text in
-    switch CSVTableOptions.parseColumns(text) {
-    case .success(let names): return names
-    case .failure(let error): invocation.usageError("--columns: \(error.message)")
-    }
-}
-let newKeys = invocation.checked { () throws(UsageError) in
-    try options.choice("new-keys", CSVNewKeysPolicy.allCases.map(\.rawValue), default: columns == nil ? "error" : "ignore")
-}
-table.newKeys = CSVNewKeysPolicy(rawValue: newKeys)!
-
-let tableOptions = table
-if table.newKeys == .append {
+let (tableOptions, columns) = CSVTableCommandLine.read(invocation, newKeys: CSVNewKeysPolicy.allCases)
+if tableOptions.newKeys == .append {
     // Only the sequential sink sees keys in order: workers validate, the sink writes rows.
     // Into a file, the rows are spilled and the file written at the end with the final header.
     let spillPath = options.value("output").map(CSVTableSink.spillPath(forOutput:))
@@ -107,7 +74,7 @@ if table.newKeys == .append {
     }
 } else {
     await invocation.runChunks(
-        framer: CSVColumnsFramer(columns: columns, flattenDepth: table.flattenDepth),
+        framer: CSVColumnsFramer(columns: columns, flattenDepth: tableOptions.flattenDepth),
         sink: CSVTableSink(options: tableOptions, columns: columns, appending: false, executableName: spec.executableName)
     ) {
         CSVRowTransform(options: tableOptions)
