@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import WeirCore
 import WeirExpression
 
@@ -152,6 +155,8 @@ struct SplitSink: OutputSink {
         var part = 1
         var recordsInPart = 0
         var file: String
+        /// The ``OutputSet`` number of `file`.
+        var fileNumber = 0
         var table: TableBox?
 
         init(path: String, file: String) {
@@ -192,23 +197,27 @@ struct SplitSink: OutputSink {
     mutating func begin(_ target: OutputTarget) throws(IOError) {}
 
     mutating func write(_ bytes: UnsafeRawBufferPointer, to target: OutputTarget) throws(IOError) {
+        guard let base = bytes.baseAddress else { return }
         var lineStart = 0
         while lineStart < bytes.count {
-            let lineEnd = bytes[lineStart...].firstIndex(of: 0x0A) ?? bytes.count
+            let lineEnd = memchr(base + lineStart, 0x0A, bytes.count - lineStart).map { base.distance(to: UnsafeRawPointer($0)) + 1 } ?? bytes.count
             try route(UnsafeRawBufferPointer(rebasing: bytes[lineStart..<lineEnd]))
-            lineStart = lineEnd + 1
+            lineStart = lineEnd
             if passed.count >= 256 * 1024 { try flushPassed(target) }
         }
         try flushPassed(target)
     }
 
-    /// Writes one `PATH<TAB>FILE<TAB>LINE<TAB>RECORD` line's record to its file.
-    private mutating func route(_ line: UnsafeRawBufferPointer) throws(IOError) {
+    /// Writes the record of one `PATH<TAB>FILE<TAB>LINE<TAB>RECORD\n` line to its file.
+    private mutating func route(_ lineWithEnd: UnsafeRawBufferPointer) throws(IOError) {
+        let endsInNewline = lineWithEnd.last == 0x0A
+        let line = endsInNewline ? UnsafeRawBufferPointer(rebasing: lineWithEnd.dropLast()) : lineWithEnd
         var fields: [Range<Int>] = []
+        fields.reserveCapacity(3)
         var start = 0
-        for index in line.indices where line[index] == 0x09 && fields.count < 3 {
-            fields.append(start..<index)
-            start = index + 1
+        while fields.count < 3, let tab = line[start...].firstIndex(of: 0x09) {
+            fields.append(start..<tab)
+            start = tab + 1
         }
         guard fields.count == 3 else { return }
         let record = UnsafeRawBufferPointer(rebasing: line[start...])
@@ -222,6 +231,7 @@ struct SplitSink: OutputSink {
             let key = Array(line[fields[0]])
             let path = Self.decodeString(UnsafeRawBufferPointer(rebasing: line[fields[0]]))
             stream = Stream(path: path, file: maxRecords == nil ? path : SafePath.rolledPath(path, part: 1))
+            stream.fileNumber = try files.file(stream.file)
             streams[key] = stream
         }
         if lastStream !== stream {
@@ -233,6 +243,7 @@ struct SplitSink: OutputSink {
             stream.part += 1
             stream.recordsInPart = 0
             stream.file = SafePath.rolledPath(stream.path, part: stream.part)
+            stream.fileNumber = try files.file(stream.file)
             stream.table = nil
         }
         if let csv {
@@ -247,13 +258,20 @@ struct SplitSink: OutputSink {
                                               message: "\(error.message) (in \(stream.file))", input: Array(record), outputOffset: 0))
                 return
             }
+            try row.withBytes { (bytes) throws(IOError) in try files.write(bytes, toFile: stream.fileNumber) }
+            bytesWritten += row.count
+        } else if endsInNewline {
+            // The record and its line end, as the worker wrote them: no copy.
+            let withNewline = UnsafeRawBufferPointer(rebasing: lineWithEnd[start...])
+            try files.write(withNewline, toFile: stream.fileNumber)
+            bytesWritten += withNewline.count
         } else {
             row.removeAll(keepingCapacity: true)
             row.append(contentsOf: record)
             row.append(0x0A)
+            try row.withBytes { (bytes) throws(IOError) in try files.write(bytes, toFile: stream.fileNumber) }
+            bytesWritten += row.count
         }
-        try files.write(row, to: stream.file)
-        bytesWritten += row.count
         stream.recordsInPart += 1
         if pass && !passClosed {
             passed.append(contentsOf: record)

@@ -90,6 +90,8 @@ struct KeyRecord: RecordTransform {
 
 /// Waits for each record's token, then writes it; after a stop, lets nothing more through.
 struct Throttle: RecordStep {
+    /// It waits for tokens: the writer gets a thread of its own.
+    var mayBlock: Bool { true }
     var limiter: RateLimiter<[UInt8], MonotonicClock>
     let keyed: Bool
     var stopped = false

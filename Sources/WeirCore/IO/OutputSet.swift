@@ -67,23 +67,33 @@ package final class OutputSet {
 
     /// Appends `bytes` to the file at `path`, creating it (and its directories) on first use.
     package func write(_ bytes: UnsafeRawBufferPointer, to path: String) throws(IOError) {
-        clock += 1
-        let index: Int
+        try write(bytes, toFile: try file(path))
+    }
+
+    /// The number of the file at `path`, creating it (and its directories) on first use: a
+    /// caller that writes many records to the same files keeps it and calls
+    /// ``write(_:toFile:)``, saving a lookup by path per record.
+    package func file(_ path: String) throws(IOError) -> Int {
         if let known = entries[path] {
-            index = known
-            if files[index].isFinished {
+            if files[known].isFinished {
                 throw IOError(code: EBADF, context: "cannot write '\(path)' again after it was finished")
             }
-        } else {
-            try createDirectories(for: path)
-            try makeRoomForOneMore(sparing: nil)
-            let (temporary, descriptor) = try SystemIO.createTemporary(beside: path, name: path)
-            SignalStop.register(temporary)
-            index = files.count
-            files.append(Entry(finalPath: path, temporaryPath: temporary, descriptor: descriptor))
-            entries[path] = index
-            openFiles.append(index)
+            return known
         }
+        try createDirectories(for: path)
+        try makeRoomForOneMore(sparing: nil)
+        let (temporary, descriptor) = try SystemIO.createTemporary(beside: path, name: path)
+        SignalStop.register(temporary)
+        let index = files.count
+        files.append(Entry(finalPath: path, temporaryPath: temporary, descriptor: descriptor))
+        entries[path] = index
+        openFiles.append(index)
+        return index
+    }
+
+    /// Appends `bytes` to file number `index` (from ``file(_:)``, not finished since).
+    package func write(_ bytes: UnsafeRawBufferPointer, toFile index: Int) throws(IOError) {
+        clock += 1
         files[index].lastUse = clock
         if files[index].buffer.count + bytes.count > bufferBytes { try flush(index) }
         if bytes.count >= bufferBytes {

@@ -202,6 +202,26 @@ package enum SystemIO {
         return limit.rlim_cur == rlim_t.max ? Int(Int32.max) : Int(clamping: limit.rlim_cur)
     }
 
+    /// True when a read or write of `descriptor` may wait indefinitely: a pipe, FIFO, socket
+    /// or terminal. Regular files and devices such as `/dev/null` answer at once.
+    package static func mayBlock(_ descriptor: Int32) -> Bool {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { return false }
+        let kind = info.st_mode & S_IFMT
+        return kind == S_IFIFO || kind == S_IFSOCK || (kind == S_IFCHR && isatty(descriptor) != 0)
+    }
+
+    /// ``mayBlock(_:)`` for a path not opened yet (`-` is standard input): FIFOs, sockets,
+    /// and character devices other than the null, zero and random ones.
+    package static func mayBlock(path: String) -> Bool {
+        if path == "-" { return mayBlock(standardInput) }
+        guard let info = fileStatus(path) else { return false }
+        let kind = info.st_mode & S_IFMT
+        if kind == S_IFIFO || kind == S_IFSOCK { return true }
+        guard kind == S_IFCHR else { return false }
+        return !["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"].contains(resolveSymbolicLinks(path))
+    }
+
     /// True when `descriptor` is a pipe or FIFO.
     package static func isPipe(_ descriptor: Int32) -> Bool {
         var info = stat()

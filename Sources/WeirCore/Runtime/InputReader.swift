@@ -1,3 +1,4 @@
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,9 +29,12 @@ package struct InputReader: Sendable {
     /// Reads every file, calling `ship` with each chunk after taking a permit from `permits`.
     /// Returns the number of chunks shipped.
     ///
-    /// Every chunk is tagged with `inputIndex`. A read from a pipe, FIFO or terminal first
-    /// waits in `poll(2)` together with `latch`, so a stopped run wakes a reader blocked on a
-    /// slow input at once; the reader then ships nothing more. A cancelled task stops too.
+    /// Every chunk is tagged with `inputIndex`. The reader runs on the shared pool and never
+    /// blocks a thread there: before it reads a pipe, FIFO or terminal that has nothing
+    /// ready, it suspends and a thread of its own waits in `poll(2)` together with `latch`
+    /// (``StopLatch/readable(_:on:)``), so a stopped run wakes a reader of a slow input at
+    /// once; the reader then ships nothing more. Input that is ready (the usual case in a
+    /// busy pipeline) costs no hand-off at all. A cancelled task stops too.
     package func run<Framer: RecordFramer>(
         framer: Framer, decoder: (any InputDecoder)?, permits: AsyncSemaphore, latch: StopLatch? = nil,
         inputIndex: Int = 0, ship: (InputChunk<Framer.Context>) -> Void
@@ -52,6 +56,16 @@ package struct InputReader: Sendable {
                 if path == "-" {
                     guard SystemIO.standardInputIsOpen else { throw IOError(code: EBADF, context: "standard input is closed") }
                     descriptor = SystemIO.standardInput
+                } else if SystemIO.mayBlock(path: path), let latch {
+                    // Opening a FIFO waits for its writer: on a thread of its own, and given
+                    // up (the descriptor closed when it comes) if the run stops first.
+                    let opened = await latch.perform(on: DispatchQueue(label: "weir.open")) {
+                        Result { () throws(IOError) in try SystemIO.openForReading(path) }
+                    } discard: { result in
+                        if case .success(let descriptor) = result { SystemIO.closeQuietly(descriptor) }
+                    }
+                    guard let opened else { break }
+                    descriptor = try opened.get()
                 } else {
                     descriptor = try SystemIO.openForReading(path)
                 }
@@ -82,6 +96,8 @@ package struct InputReader: Sendable {
         /// True for pipes and terminals: a read may block, so it waits with the latch first.
         var waitsForInput: Bool
         var latch: StopLatch?
+        /// The thread that waits for this input when nothing is ready (made on first need).
+        var waiter: DispatchQueue? = nil
         /// Set when the run stopped while this file was being read.
         var stopped = false
         /// True after a frame found no record end: the next fill reads at least as much again.
@@ -107,6 +123,10 @@ package struct InputReader: Sendable {
             // Fill: at least one read when more input may come, then more while it is ready.
             // After a frame that found no record end, read at least as much again as is
             // pending, so one long record costs linear time, not quadratic.
+            guard await waitForInput(&file) else {
+                permits.release()
+                return
+            }
             do throws(RecordError) {
                 if !file.endOfInput {
                     let target = file.needsMore ? max(chunkSize, file.pending.count * 2) : chunkSize
@@ -185,6 +205,7 @@ package struct InputReader: Sendable {
             skippedBytes += dropCount
             file.pending.removeSubrange(0..<dropCount)
             if dropped != nil || file.endOfInput { break }
+            guard await waitForInput(&file) else { break }
             do throws(RecordError) {
                 try fill(&file, decoder: &decoder, target: chunkSize)
             } catch {
@@ -195,15 +216,22 @@ package struct InputReader: Sendable {
         send(chunk)
     }
 
+    /// Makes sure the next read of a pipe or terminal will not block: when nothing is ready,
+    /// suspends until it is (on the file's waiting thread). False when the run stopped.
+    private func waitForInput(_ file: inout FileState) async -> Bool {
+        guard file.waitsForInput, !file.endOfInput, !SystemIO.isReadableNow(file.descriptor) else { return true }
+        guard let latch = file.latch else { return true }
+        if file.waiter == nil { file.waiter = DispatchQueue(label: "weir.wait.\(file.descriptor)") }
+        if await latch.readable(file.descriptor, on: file.waiter!) { return true }
+        file.stopped = true
+        return false
+    }
+
     /// Reads into `pending` until it holds `target` bytes, input is not ready, or it ends.
     private func fill(_ file: inout FileState, decoder: inout (any InputDecoder)?, target: Int) throws(RecordError) {
         var first = true
         while file.pending.count < target, !file.endOfInput {
             if !first, !SystemIO.isReadableNow(file.descriptor) { break }
-            if first, file.waitsForInput, let latch = file.latch, !latch.waitUntilReadable(file.descriptor) {
-                file.stopped = true
-                return
-            }
             first = false
             let want = max(target - file.pending.count, 64 * 1024)
             let got: Int

@@ -40,6 +40,9 @@ package protocol OutputSink {
     /// `weir-split`, which copies to standard output only as `tee -p` does) says false, and
     /// the run goes on to the end. Default: true.
     var stopsWhenConsumerLeaves: Bool { get }
+    /// True when the sink itself waits (a rate limiter sleeps): the writer then runs on a
+    /// thread of its own, whatever the output. Default: false.
+    var mayBlock: Bool { get }
 }
 
 extension OutputSink {
@@ -48,6 +51,7 @@ extension OutputSink {
     package mutating func report(into report: inout SinkReport) {}
     package var reportsBytesWritten: Bool { false }
     package var stopsWhenConsumerLeaves: Bool { true }
+    package var mayBlock: Bool { false }
 }
 
 /// What a sink tells the writer after a call (see ``OutputSink/report(into:)``).
@@ -102,11 +106,14 @@ package protocol RecordStep {
     mutating func take(_ record: UnsafeRawBufferPointer, output: inout StepOutput) throws(IOError)
     /// End of input: emits what was held back. Default: nothing.
     mutating func finish(output: inout StepOutput) throws(IOError)
+    /// True when the step waits (``StepOutput/pause(_:)``): see ``OutputSink/mayBlock``. Default: false.
+    var mayBlock: Bool { get }
 }
 
 extension RecordStep {
     package mutating func begin(output: inout StepOutput) throws(IOError) {}
     package mutating func finish(output: inout StepOutput) throws(IOError) {}
+    package var mayBlock: Bool { false }
 }
 
 /// What a ``RecordStep`` writes to, drops and reports.
@@ -177,6 +184,9 @@ package struct RecordStepSink<Step: RecordStep>: OutputSink {
     private var pending = SinkReport()
 
     package init(_ step: Step) { self.step = step }
+
+    /// Blocks when its step does.
+    package var mayBlock: Bool { step.mayBlock }
 
     /// The step's output is not the workers' bytes: it counts what it writes.
     package var reportsBytesWritten: Bool { true }

@@ -22,8 +22,16 @@ package protocol RecordSource: Sendable {
     /// Permits this source may hold while it waits on inputs (one per input read at once),
     /// added to the runtime's bound so waiting inputs never starve the workers.
     var heldPermits: Int { get }
+    /// True when the source itself may wait in a system call: it then runs on a thread of
+    /// its own. The sources here say false: they read through ``InputReader``, which waits
+    /// for a slow input on a thread of its own and does its framing on the shared pool.
+    var mayBlock: Bool { get }
     /// Makes and ships every chunk.
     func run(_ context: SourceContext<Context>) async
+}
+
+extension RecordSource {
+    package var mayBlock: Bool { false }
 }
 
 /// What a ``RecordSource`` works with: the permits, the stop latch, and the shipping point.
@@ -107,7 +115,7 @@ package struct InterleavedSource<Framer: RecordFramer>: RecordSource {
             for (index, path) in paths.enumerated() {
                 let reader = InputReader(paths: [path], maxRecordBytes: maxRecordBytes)
                 let framer = self.framer
-                group.addTask(executorPreference: DedicatedThreadExecutor(label: "input-\(index)")) {
+                group.addTask {
                     _ = await reader.run(framer: framer, decoder: nil, permits: context.permits, latch: context.latch, inputIndex: index) {
                         context.ship($0)
                     }
@@ -221,7 +229,7 @@ package struct MergedSource<Framer: RecordFramer, Order: MergeOrder>: RecordSour
                 let lane = lanes[index]
                 let reader = InputReader(paths: [path], maxRecordBytes: maxRecordBytes)
                 let framer = self.framer, order = self.order
-                group.addTask(executorPreference: DedicatedThreadExecutor(label: "merge-\(index)")) {
+                group.addTask {
                     _ = await reader.run(framer: framer, decoder: nil, permits: lane.permits, latch: context.latch, inputIndex: index) { chunk in
                         lane.queue.send(Self.keyed(chunk, order: order))
                     }

@@ -4,8 +4,8 @@ import Synchronization
 import Glibc
 #endif
 
-/// A task executor backed by one thread of its own, for tasks that make blocking system
-/// calls: the reader (`read(2)`, `poll(2)`) and the writer (`write(2)` to a stalled pipe).
+/// A task executor backed by one thread of its own, for a task that makes blocking system
+/// calls: the writer, when its `write(2)` may wait on a stalled pipe or its sink sleeps.
 ///
 /// Swift's cooperative pool has one thread per core; a task blocked in a system call there
 /// takes a core away from every other task (on two cores, half of them). A task started
@@ -45,6 +45,7 @@ package final class StopLatch: Sendable {
     private let readEnd: Int32
     private let writeEnd: Int32
     private let fired = Atomic<Bool>(false)
+    private let callbacks = Mutex<[@Sendable () -> Void]>([])
 
     package init() {
         var ends: [Int32] = [-1, -1]
@@ -66,6 +67,32 @@ package final class StopLatch: Sendable {
         guard !fired.exchange(true, ordering: .acquiringAndReleasing) else { return }
         var byte: UInt8 = 1
         _ = write(writeEnd, &byte, 1)
+        for callback in callbacks.withLock({ list in defer { list.removeAll() }; return list }) { callback() }
+    }
+
+    /// Runs a blocking call (the `open(2)` of a FIFO that waits for its writer) on `queue`'s
+    /// thread while the calling task waits suspended; nil when the latch fires first, and
+    /// then the call's result, when it comes, goes to `discard` (to close a descriptor).
+    package func perform<Result: Sendable>(
+        on queue: DispatchQueue, _ body: @escaping @Sendable () -> Result, discard: @escaping @Sendable (Result) -> Void
+    ) async -> Result? {
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Result?, Never>) in
+            let once = ResumeOnce(continuation)
+            callbacks.withLock { $0.append { _ = once.resume(nil) } }
+            if isFired { _ = once.resume(nil) }
+            queue.async {
+                let result = body()
+                if !once.resume(result) { discard(result) }
+            }
+        }
+    }
+
+    /// Suspends the calling task (blocking no thread of the pool) until `descriptor` is
+    /// readable, waiting on `queue`'s thread; false when the latch fired first.
+    package func readable(_ descriptor: Int32, on queue: DispatchQueue) async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            queue.async { continuation.resume(returning: self.waitUntilReadable(descriptor)) }
+        }
     }
 
     /// Waits until `descriptor` is readable (or at its end); false when the latch fired first.
@@ -97,6 +124,20 @@ package final class StopLatch: Sendable {
             if requests[1].revents != 0 || isFired { return false }
             if isDone(requests[0].revents) { return true }
         }
+    }
+}
+
+/// A continuation resumed by whichever of two parties comes first; the other learns it lost.
+private final class ResumeOnce<Value: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Value?, Never>?>
+
+    init(_ continuation: CheckedContinuation<Value?, Never>) { self.continuation = Mutex(continuation) }
+
+    /// Resumes with `value`; false when it had been resumed already.
+    func resume(_ value: Value?) -> Bool {
+        guard let continuation = continuation.withLock({ stored in defer { stored = nil }; return stored }) else { return false }
+        continuation.resume(returning: value)
+        return true
     }
 }
 
