@@ -17,7 +17,8 @@ let spec = StageSpec(
         or mlr split, creating directories as needed. TEMPLATE is the inside of a jq string: \
         text with \\(EXPR) interpolations, as in --to 'out/\\(.retailer)/\\(.date).ndjson' \
         (a string value is written as its text, anything else as JSON, null as null). Records \
-        are validated and compacted as weir-cat does, and keep their input order in each file.
+        are validated and written as they came, byte for byte (as weir-filter writes them), \
+        and keep their input order in each file.
 
         The files are complete or absent: each is written under a temporary name beside it \
         and renamed into place only when the whole run succeeds; a failed or interrupted run \
@@ -99,7 +100,7 @@ let format = invocation.choice("format", default: SplitFormat.ndjson)
 if format != .csv, let first = CSVTableCommandLine.given(in: options).first { invocation.usageError("--\(first) goes with --format csv") }
 let (tableOptions, columns) = CSVTableCommandLine.read(invocation, newKeys: [.error, .ignore])
 
-/// Validates and compacts a record, evaluates the template, checks the path, and writes
+/// Validates a record, evaluates the template, checks the path, and writes
 /// `PATH<TAB>FILE<TAB>LINE<TAB>RECORD` (path and input file as JSON strings), so that the
 /// sink can route the record and report it with its place if its file refuses it.
 struct RouteRecord: RecordTransform {
@@ -107,17 +108,17 @@ struct RouteRecord: RecordTransform {
     let baseDirectory: String
     let rolls: Bool
     let needsObject: Bool
-    var compacted: [UInt8] = []
+    /// Paths already checked (most runs have a few thousand at most): checked once each.
+    var checkedPaths: Set<String> = []
 
     private struct FirstOutput: Error {}
 
     mutating func process(_ record: UnsafeRawBufferPointer, at position: RecordPosition, into output: inout [UInt8]) throws(RecordError) -> Int {
-        compacted.removeAll(keepingCapacity: true)
-        try RecordDecoding.compact(record, into: &compacted)
-        if needsObject, compacted.first != UInt8(ascii: "{") {
+        // The parse validates the whole record, and decodes only what the template reads.
+        let value = try RecordDecoding.parse(record, keeping: template.inputPaths)
+        if needsObject, record.first(where: { $0 != 0x20 && $0 != 0x09 }) != UInt8(ascii: "{") {
             throw RecordError("a CSV row comes from an object; this record is not one")
         }
-        let value = try RecordDecoding.parse(record, keeping: template.inputPaths)
         var path: String? = nil
         do {
             try template.evaluate(value, context: evaluationContext(position)) { output in
@@ -129,17 +130,24 @@ struct RouteRecord: RecordTransform {
             throw recordError(error)
         }
         guard let path else { throw RecordError("--to gave no path for this record (the template yielded nothing)") }
-        if let violation = SafePath.violation(path, inside: baseDirectory)
-            ?? (rolls ? SafePath.violation(SafePath.rolledPath(path, part: 1), inside: baseDirectory) : nil) {
-            throw RecordError("--to gave \(JSONWriter.string(.string(path))): \(violation), so it is not written")
+        if !checkedPaths.contains(path) {
+            if let violation = SafePath.violation(path, inside: baseDirectory)
+                ?? (rolls ? SafePath.violation(SafePath.rolledPath(path, part: 1), inside: baseDirectory) : nil) {
+                throw RecordError("--to gave \(JSONWriter.string(.string(path))): \(violation), so it is not written")
+            }
+            if checkedPaths.count < 100_000 { checkedPaths.insert(path) }
         }
         JSONWriter.writeString(path, into: &output)
         output.append(0x09)
-        JSONWriter.writeString(position.fileName, into: &output)
+        if needsObject {  // where a CSV file refuses the record, the sink reports its place
+            JSONWriter.writeString(position.fileName, into: &output)
+            output.append(0x09)
+            output.append(contentsOf: String(position.line).utf8)
+        } else {
+            output.append(0x09)
+        }
         output.append(0x09)
-        output.append(contentsOf: String(position.line).utf8)
-        output.append(0x09)
-        output.append(contentsOf: compacted)
+        output.append(contentsOf: record)
         output.append(0x0A)
         return 1
     }
@@ -178,6 +186,7 @@ struct SplitSink: OutputSink {
     private let pass: Bool
     private var streams: [[UInt8]: Stream] = [:]
     private var lastKey: [UInt8] = []
+    private var keyBuffer: [UInt8] = []
     private var lastStream: Stream? = nil
     private var problems: [RecordProblem] = []
     private var row: [UInt8] = []
@@ -225,7 +234,7 @@ struct SplitSink: OutputSink {
         if let last = lastStream, lastKey.elementsEqual(line[fields[0]]) {
             // Records of one key often come in runs: no lookup.
             stream = last
-        } else if let known = streams[Array(line[fields[0]])] {
+        } else if let known = lookUp(UnsafeRawBufferPointer(rebasing: line[fields[0]])) {
             stream = known
         } else {
             let key = Array(line[fields[0]])
@@ -236,7 +245,8 @@ struct SplitSink: OutputSink {
         }
         if lastStream !== stream {
             lastStream = stream
-            lastKey = Array(line[fields[0]])
+            lastKey.removeAll(keepingCapacity: true)
+            lastKey.append(contentsOf: line[fields[0]])
         }
         if let maxRecords, stream.recordsInPart == maxRecords {
             try files.finishFile(stream.file)
@@ -292,6 +302,13 @@ struct SplitSink: OutputSink {
             guard error.isBrokenPipe, !target.isAtomic else { throw error }
             passClosed = true
         }
+    }
+
+    /// The stream of a path key, looked up through a reused buffer (no allocation per record).
+    private mutating func lookUp(_ key: UnsafeRawBufferPointer) -> Stream? {
+        keyBuffer.removeAll(keepingCapacity: true)
+        keyBuffer.append(contentsOf: key)
+        return streams[keyBuffer]
     }
 
     /// The text of a compact JSON string (as the workers wrote it).

@@ -127,15 +127,12 @@ package final class OutputSet {
         do throws(IOError) {
             for index in files.indices {
                 try flush(index)
-                if files[index].descriptor < 0 {
-                    // Closed earlier (least recently used, or finished): open it again to sync it.
-                    let descriptor = open(files[index].temporaryPath, O_RDONLY | O_CLOEXEC)
-                    if descriptor < 0 { throw IOError(code: errno, context: "cannot write '\(files[index].finalPath)'") }
-                    files[index].descriptor = descriptor
-                    openFiles.append(index)
-                }
-                try closeDescriptor(index, sync: true)
+                if files[index].descriptor >= 0 { try closeDescriptor(index, sync: false) }
             }
+            // Every file on disk before any is renamed: one sync of each file system (a
+            // thousand fsyncs would cost a journal commit each), or, where syncfs(2) is
+            // missing, an fsync of every file.
+            try SystemIO.syncFiles(files.map(\.temporaryPath), names: files.map(\.finalPath))
             // A rename that fails halfway would leave some files in place and not others:
             // refuse first what is sure to fail (a directory where a file goes, made by
             // another path of this set such as `out/a/b` beside `out/a`).

@@ -222,6 +222,32 @@ package enum SystemIO {
         return !["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"].contains(resolveSymbolicLinks(path))
     }
 
+    /// Flushes the files at `paths` to disk: one `syncfs(2)` per file system they are on, or
+    /// an `fsync(2)` of each where `syncfs` is not available. Errors name `names`.
+    package static func syncFiles(_ paths: [String], names: [String]) throws(IOError) {
+        var synced: Set<UInt64> = []
+        for (path, name) in zip(paths, names) {
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            if descriptor < 0 { throw IOError(code: errno, context: "cannot write '\(name)'") }
+            defer { closeQuietly(descriptor) }
+            var info = stat()
+            let device = fstat(descriptor, &info) == 0 ? UInt64(info.st_dev) : 0
+            if let syncFileSystem = syncFileSystemCall {
+                guard !synced.contains(device) else { continue }
+                if syncFileSystem(descriptor) != 0 { throw IOError(code: errno, context: "cannot write '\(name)'") }
+                synced.insert(device)
+            } else if fsync(descriptor) != 0, errno != EINVAL, errno != EROFS {
+                throw IOError(code: errno, context: "cannot write '\(name)'")
+            }
+        }
+    }
+
+    /// `syncfs(2)` (Linux), looked up at run time: the C library does not declare it for Swift.
+    private static let syncFileSystemCall: (@convention(c) (Int32) -> Int32)? = {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "syncfs") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32) -> Int32).self)
+    }()
+
     /// True when `descriptor` is a pipe or FIFO.
     package static func isPipe(_ descriptor: Int32) -> Bool {
         var info = stat()
