@@ -135,7 +135,8 @@ package protocol RecordGenerator: Sendable {
     mutating func generate(into bytes: inout [UInt8], limit: Int) -> Int
 }
 
-/// The source of a generator stage: chunks of ``recordsPerChunk`` generated records, as
+/// The source of a generator stage: chunks of up to ``recordsPerChunk`` generated records
+/// (the first chunks small and doubling, so the first records reach the consumer at once), as
 /// fast as the permits allow (so as fast as the consumer takes them).
 package struct GeneratedSource<Generator: RecordGenerator>: RecordSource {
     private let generator: Generator
@@ -153,10 +154,12 @@ package struct GeneratedSource<Generator: RecordGenerator>: RecordSource {
     package func run(_ context: SourceContext<NoFileContext>) async {
         var generator = self.generator
         var line = 1
+        var size = min(64, recordsPerChunk)
         while await context.permits.acquire() {
             var bytes: [UInt8] = []
-            bytes.reserveCapacity(recordsPerChunk * 16)
-            let count = generator.generate(into: &bytes, limit: recordsPerChunk)
+            bytes.reserveCapacity(size * 16)
+            let count = generator.generate(into: &bytes, limit: size)
+            size = min(size * 2, recordsPerChunk)
             if count == 0 {
                 context.permits.release()
                 return

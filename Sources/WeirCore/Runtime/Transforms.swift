@@ -142,10 +142,13 @@ package struct RecordChunkTransform<Transform: RecordTransform, Context: FileCon
         }
     }
 
-    /// Processes one record; returns false when the run must stop.
+    /// Processes one record; returns false when the run must stop (a bad record under
+    /// `--errors fail`, or the run was stopped: looked at every 256 records, so a stopped
+    /// run does not wait for the rest of a chunk nobody will read).
     @inline(__always)
     private mutating func processOne(_ record: UnsafeRawBufferPointer, _ position: RecordPosition, _ output: inout ChunkOutput) -> Bool {
         let mark = output.bytes.count
+        if output.recordsRead & 255 == 255, Task.isCancelled { return false }
         output.recordsRead += 1
         if record.count > output.maxRecordBytes { return output.reportOversized(at: position, input: record) }
         do {
