@@ -98,7 +98,7 @@ if options.value("output") != nil && !pass { invocation.usageError("-o FILE goes
 enum SplitFormat: String, CaseIterable { case ndjson, csv }
 let format = invocation.choice("format", default: SplitFormat.ndjson)
 if format != .csv, let first = CSVTableCommandLine.given(in: options).first { invocation.usageError("--\(first) goes with --format csv") }
-let (tableOptions, columns) = CSVTableCommandLine.read(invocation, newKeys: [.error, .ignore])
+let (tableOptions, columns) = CSVTableCommandLine.settings(from: invocation, newKeys: [.error, .ignore])
 
 /// Validates a record, evaluates the template, checks the path, and writes
 /// `PATH<TAB>FILE<TAB>LINE<TAB>RECORD` (path and input file as JSON strings), so that the

@@ -63,7 +63,7 @@ let spec = StageSpec(
 let invocation = StageInvocation(spec)
 let options = invocation.options
 
-let (tableOptions, columns) = CSVTableCommandLine.read(invocation, newKeys: CSVNewKeysPolicy.allCases)
+let (tableOptions, columns) = CSVTableCommandLine.settings(from: invocation, newKeys: CSVNewKeysPolicy.allCases)
 if tableOptions.newKeys == .append {
     // Only the sequential sink sees keys in order: workers validate, the sink writes rows.
     // Into a file, the rows are spilled and the file written at the end with the final header.

@@ -35,7 +35,7 @@ package enum CSVTableCommandLine {
     }
 
     /// Reads the options into table settings and the `--columns` list; problems are usage errors.
-    package static func read(_ invocation: StageInvocation, newKeys: [CSVNewKeysPolicy]) -> (table: CSVTableOptions, columns: [String]?) {
+    package static func settings(from invocation: StageInvocation, newKeys: [CSVNewKeysPolicy]) -> (table: CSVTableOptions, columns: [String]?) {
         let options = invocation.options
         var table = CSVTableOptions()
         if options.flag("tsv") && options.value("delimiter") != nil { invocation.usageError("--tsv and --delimiter do not go together") }
