@@ -103,7 +103,7 @@ package final class OutputSet {
         if files[index].buffer.isEmpty { files[index].buffer.reserveCapacity(min(bufferBytes, max(4096, bytes.count))) }
         files[index].buffer.append(contentsOf: bytes)
         bufferedBytes += bytes.count
-        if bufferedBytes > bufferBudget { try flushAll() }
+        if bufferedBytes > bufferBudget { try flushLarger() }
     }
 
     /// Appends an array of bytes to the file at `path`.
@@ -187,8 +187,16 @@ package final class OutputSet {
     }
 
     /// Writes out every buffer (the budget is spent).
-    private func flushAll() throws(IOError) {
-        for index in files.indices where !files[index].buffer.isEmpty { try flush(index) }
+    /// Over budget: writes the buffers holding at least their share of it, so that writes
+    /// stay large (with a thousand files and an 8 MiB budget, writing every buffer would
+    /// make writes of 8 KiB); the small ones keep filling.
+    private func flushLarger() throws(IOError) {
+        var holding = 0
+        for file in files where !file.buffer.isEmpty { holding += 1 }
+        let share = bufferedBytes / max(1, holding)
+        for index in files.indices where files[index].buffer.count >= share && !files[index].buffer.isEmpty {
+            try flush(index)
+        }
     }
 
     /// Closes the least recently used open file (other than `sparing`, and writing out its
