@@ -7,7 +7,8 @@ import Glibc
 ///
 /// Large `read(2)` calls go straight into each chunk's own buffer; only the incomplete
 /// record at the end of a read is copied into the next chunk. A chunk is shipped when it
-/// reaches ``chunkSize`` or when no more input is ready right now (so `tail -f | weir-…`
+/// reaches ``chunkSize`` (the first chunks of a file smaller, doubling from 16 KiB, so the
+/// first records of a pipeline come out at once) or when no more input is ready right now (so `tail -f | weir-…`
 /// sees records promptly). A record longer than `maxRecordBytes` is never buffered whole:
 /// it is reported as a problem and skipped.
 package struct InputReader: Sendable {
@@ -78,6 +79,7 @@ package struct InputReader: Sendable {
             decoder?.beginFile(name: path)
             let fileSize = SystemIO.regularFileSize(descriptor)
             var file = FileState(descriptor: descriptor, path: path, waitsForInput: fileSize == nil, latch: latch)
+            file.chunkTarget = min(file.chunkTarget, chunkSize)
             await readFile(&file, framer: &framer, decoder: &decoder, fileSize: fileSize, permits: permits, send: send)
             if path != "-" { SystemIO.closeQuietly(descriptor) }
             if file.stopped || Task.isCancelled { break }
@@ -102,6 +104,8 @@ package struct InputReader: Sendable {
         var stopped = false
         /// True after a frame found no record end: the next fill reads at least as much again.
         var needsMore = false
+        /// The size the next chunk aims at: small at first, doubling up to ``chunkSize``.
+        var chunkTarget = 16 * 1024
 
         init(descriptor: Int32, path: String, waitsForInput: Bool, latch: StopLatch?) {
             self.descriptor = descriptor
@@ -129,7 +133,7 @@ package struct InputReader: Sendable {
             }
             do throws(RecordError) {
                 if !file.endOfInput {
-                    let target = file.needsMore ? max(chunkSize, file.pending.count * 2) : chunkSize
+                    let target = file.needsMore ? max(file.chunkTarget, file.pending.count * 2) : file.chunkTarget
                     try fill(&file, decoder: &decoder, target: max(target, file.pending.count + 1))
                 }
             } catch {
@@ -178,6 +182,7 @@ package struct InputReader: Sendable {
                     sequence: 0, bytes: bytes, fileName: file.path, firstLine: file.line, records: framed.records,
                     fileContext: framed.fileContext, readerProblem: nil, inputByteCount: bytes.count))
                 file.line += lines
+                file.chunkTarget = min(file.chunkTarget * 2, chunkSize)
             } else if file.pending.count >= maxRecordBytes {
                 await skipOversizedRecord(&file, framer: &framer, decoder: &decoder, send: send)
             } else {
