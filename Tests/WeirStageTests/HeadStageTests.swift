@@ -65,7 +65,7 @@ import Testing
         let result = try StageHarness.shell("weir-head -n 3 --by .k --stats", input: input)
         #expect(result.status == 0)
         #expect(result.lines == (1...21).map { #"{"id":\#($0),"k":\#($0 % 7)}"# })
-        let stats = try SeqStageTests.stats(result.stderr)
+        let stats = StageHarness.stats(result.stderr)
         #expect(stats["read"] == 30_000 && stats["written"] == 21 && stats["dropped"] == 30_000 - 21)
     }
 
@@ -76,7 +76,7 @@ import Testing
         let rejects = directory.appendingPathComponent("rejects.ndjson").path
         let result = try StageHarness.shell("\(command) --reject \(rejects) --stats", input: input)
         #expect(result.status == 0, "\(result.stderr)")
-        let stats = try SeqStageTests.stats(result.stderr)
+        let stats = StageHarness.stats(result.stderr)
         let read = stats["read"] ?? -1, written = stats["written"] ?? -1, dropped = stats["dropped"] ?? -1, rejected = stats["rejected"] ?? -1
         #expect(written + dropped + rejected == read, "\(stats)")
         #expect(result.lines.count == written)

@@ -61,15 +61,14 @@ import Testing
         for stage in ["weir-cat", "weir-filter '.stock > 5'", "weir-map '.id'"] {
             let result = try StageHarness.shell("\(stage) --reject \(rejects) --stats", input: input)
             #expect(result.status == 0, "\(stage): \(result.stderr)")
-            let statsLine = result.stderr.split(separator: "\n").last.map(String.init) ?? ""
-            let stats = try JSONSerialization.jsonObject(with: Data(statsLine.utf8)) as? [String: Any] ?? [:]
-            let read = stats["read"] as? Int ?? -1, written = stats["written"] as? Int ?? -1
-            let dropped = stats["dropped"] as? Int ?? -1, rejected = stats["rejected"] as? Int ?? -1
+            let stats = StageHarness.stats(result.stderr)
+            let read = stats["read"] ?? -1, written = stats["written"] ?? -1
+            let dropped = stats["dropped"] ?? -1, rejected = stats["rejected"] ?? -1
             let rejectLines = try String(contentsOfFile: rejects, encoding: .utf8).split(separator: "\n")
             #expect(read == 20_000)
             #expect(rejected == 20_000 / 97)
             #expect(rejectLines.count == rejected)
-            #expect(written + dropped + rejected == read, "\(stage): \(statsLine)")
+            #expect(written + dropped + rejected == read, "\(stage): \(stats)")
             #expect(result.lines.count == written)
         }
     }

@@ -12,13 +12,6 @@ import Testing
         }
     }
 
-    /// The `--stats` line of a run.
-    func stats(_ result: StageHarness.Result) throws -> [String: Int] {
-        let line = result.stderr.split(separator: "\n").last.map(String.init) ?? ""
-        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
-        return object.compactMapValues { $0 as? Int }
-    }
-
     @Test("-n N on 100k records gives N records in input order, the same for -j 1 and -j 4")
     func reservoirSizeOrderAndJobs() throws {
         let one = try StageHarness.shell("weir-sample -n 1000 --seed 42 -j 1", input: Self.records)
@@ -77,7 +70,7 @@ import Testing
         for mode in ["-n 500", "-n 50000", "--fraction 0.3", "--fraction 0"] {
             let result = try StageHarness.shell("weir-sample \(mode) --seed 1 --reject \(rejects) --stats", input: input)
             #expect(result.status == 0, "\(mode): \(result.stderr)")
-            let counts = try stats(result)
+            let counts = StageHarness.stats(result.stderr)
             let rejectLines = try String(contentsOfFile: rejects, encoding: .utf8).split(separator: "\n")
             #expect(counts["read"] == 20_000)
             #expect(counts["rejected"] == 20_000 / 97)

@@ -56,7 +56,7 @@ import Testing
         let rejects = directory.appendingPathComponent("rejects.ndjson").path
         let result = try StageHarness.shell(#"weir-seq 10000 --template 'if .n % 97 == 0 then .n + "x" else .n end' --reject \#(rejects) --stats"#)
         #expect(result.status == 0)
-        let stats = try Self.stats(result.stderr)
+        let stats = StageHarness.stats(result.stderr)
         #expect(stats["read"] == 10000)
         #expect(stats["rejected"] == 10000 / 97)
         #expect(stats["written"]! + stats["dropped"]! + stats["rejected"]! == stats["read"]!)
@@ -79,12 +79,5 @@ import Testing
         // The input is endless: a stage that read it would never end.
         let result = try StageHarness.shell("yes 2>/dev/null | timeout -s KILL 60 weir-seq 3; echo \"status ${PIPESTATUS[1]}\"")
         #expect(result.lines == [#"{"n":1}"#, #"{"n":2}"#, #"{"n":3}"#, "status 0"])
-    }
-
-    /// The counts of a `--stats` line (the last line of standard error).
-    static func stats(_ stderr: String) throws -> [String: Int] {
-        let line = stderr.split(separator: "\n").last.map(String.init) ?? ""
-        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
-        return object.compactMapValues { $0 as? Int }
     }
 }

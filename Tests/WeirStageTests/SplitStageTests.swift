@@ -13,11 +13,6 @@ import Testing
         (try? String(contentsOf: url, encoding: .utf8)) ?? "(missing)"
     }
 
-    static func stats(_ stderr: String) -> [String: Any] {
-        let line = stderr.split(separator: "\n").last { $0.hasPrefix("{\"stage\"") }.map(String.init) ?? "{}"
-        return (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
-    }
-
     @Test("2,000 keys through 16 descriptors: every file holds exactly its records, in order")
     func manyKeysFewDescriptors() throws {
         let directory = try StageHarness.temporaryDirectory()
@@ -26,9 +21,9 @@ import Testing
         let result = try StageHarness.shell("cd \(directory.path) && weir-split --to 'out/\\(.k | .[3:6])/\\(.k).ndjson' --max-open 16 --stats", input: input)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.text.isEmpty)
-        let stats = Self.stats(result.stderr)
-        #expect(stats["files"] as? Int == keys)
-        #expect(stats["written"] as? Int == records)
+        let stats = StageHarness.stats(result.stderr)
+        #expect(stats["files"] == keys)
+        #expect(stats["written"] == records)
         let files = Self.listing(directory).filter { $0.hasSuffix(".ndjson") }
         #expect(files.count == keys)
         #expect(!Self.listing(directory).contains { $0.contains(".weir-") })
@@ -86,10 +81,10 @@ import Testing
         #expect(rejects.count == keys.count - 2)
         #expect(rejects.first?.contains(#""line":2"#) == true)
         #expect(rejects.first?.contains("'..' component") == true)
-        let stats = Self.stats(result.stderr)
-        #expect(stats["read"] as? Int == keys.count)
-        #expect(stats["written"] as? Int == 2)
-        #expect(stats["rejected"] as? Int == keys.count - 2)
+        let stats = StageHarness.stats(result.stderr)
+        #expect(stats["read"] == keys.count)
+        #expect(stats["written"] == 2)
+        #expect(stats["rejected"] == keys.count - 2)
 
         // A template with no directory: the current one; absolute values stay out of /.
         let outside = "/tmp/weir-split-escape-\(UUID().uuidString)"
@@ -181,7 +176,7 @@ import Testing
         ])
         #expect(Self.contents(directory.appendingPathComponent("out/odd-0002.ndjson")) == "{\"k\":\"odd\",\"i\":5}\n{\"k\":\"odd\",\"i\":7}\n")
         #expect(Self.contents(directory.appendingPathComponent("out/odd-0003.ndjson")) == "{\"k\":\"odd\",\"i\":9}\n")
-        #expect(Self.stats(result.stderr)["files"] as? Int == 6)
+        #expect(StageHarness.stats(result.stderr)["files"] == 6)
     }
 
     @Test("--format csv: a header per file, columns per file or from --columns")

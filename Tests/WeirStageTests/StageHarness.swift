@@ -70,6 +70,13 @@ enum StageHarness {
         return names.filter { $0.hasPrefix("weir-") && !$0.contains(".") }.sorted()
     }
 
+    /// The counts of the `--stats` line on standard error (its last line that is one).
+    static func stats(_ stderr: String) -> [String: Int] {
+        let line = stderr.split(separator: "\n").last { $0.hasPrefix("{\"stage\"") }.map(String.init) ?? "{}"
+        let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+        return object.compactMapValues { $0 as? Int }
+    }
+
     /// A fresh temporary directory.
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("weir-test-\(UUID().uuidString)")

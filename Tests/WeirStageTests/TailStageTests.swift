@@ -8,7 +8,7 @@ import Testing
         let result = try StageHarness.shell("weir-seq 100000 --template '{id: .n}' | weir-tail -n 5 --stats")
         #expect(result.status == 0)
         #expect(result.lines == (99_996...100_000).map { #"{"id":\#($0)}"# })
-        let stats = try SeqStageTests.stats(result.stderr)
+        let stats = StageHarness.stats(result.stderr)
         #expect(stats["read"] == 100_000 && stats["written"] == 5 && stats["dropped"] == 99_995)
         #expect(stats["bytes_written"] == result.stdout.count)
     }
@@ -33,7 +33,7 @@ import Testing
         let rejects = directory.appendingPathComponent("rejects.ndjson").path
         let result = try StageHarness.shell("\(command) --reject \(rejects) --stats", input: input)
         #expect(result.status == 0, "\(result.stderr)")
-        let stats = try SeqStageTests.stats(result.stderr)
+        let stats = StageHarness.stats(result.stderr)
         let read = stats["read"] ?? -1, written = stats["written"] ?? -1, dropped = stats["dropped"] ?? -1, rejected = stats["rejected"] ?? -1
         #expect(read == 20_000)
         #expect(rejected == 20_000 / 97)

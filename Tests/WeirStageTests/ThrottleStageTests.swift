@@ -108,15 +108,14 @@ import Testing
         for by in ["", "--by .stock", "--by '.stock + (if .id % 10 == 0 then \"x\" else 0 end)'"] {
             let result = try StageHarness.shell("weir-throttle --rate 1000000/s --burst 1000000 \(by) --reject \(rejects) --stats", input: input)
             #expect(result.status == 0, "\(by): \(result.stderr)")
-            let line = result.stderr.split(separator: "\n").last.map(String.init) ?? ""
-            let counts = (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]).compactMapValues { $0 as? Int }
+            let counts = StageHarness.stats(result.stderr)
             let rejectLines = try String(contentsOfFile: rejects, encoding: .utf8).split(separator: "\n")
             #expect(counts["read"] == 5_000)
             #expect(rejectLines.count == counts["rejected"])
             #expect(counts["dropped"] == 0)
-            #expect(counts["written", default: -1] + counts["rejected", default: -1] == counts["read"], "\(by): \(line)")
+            #expect(counts["written", default: -1] + counts["rejected", default: -1] == counts["read"], "\(by): \(counts)")
             #expect(result.lines.count == counts["written"])
-            #expect(result.stdout.count == counts["bytes_written"], "\(by): \(line)")
+            #expect(result.stdout.count == counts["bytes_written"], "\(by): \(counts)")
         }
     }
 }
