@@ -67,9 +67,11 @@ package struct StageRuntime: Sendable {
         let task = Task(executorPreference: writerMayBlock ? DedicatedThreadExecutor(label: "writer") : nil) {
             await self.runFlow(source: source, sink: sinkBox.value, latch: latch, consumerGone: consumerGone, makeTransform: makeTransform)
         }
+        // Cancel before firing the latch: a reader woken by the latch ends its input, and the
+        // writer must then see a stopped run, not an input that ended (and commit nothing).
         SignalStop.onSignal { _ in
-            latch.fire()
             task.cancel()
+            latch.fire()
         }
         if watchesConsumer, configuration.outputPath == nil, SystemIO.isPipe(SystemIO.standardOutput) {
             // The consumer may exit while this stage has nothing to write (a slow input):
@@ -77,8 +79,8 @@ package struct StageRuntime: Sendable {
             DispatchQueue(label: "weir.consumer").async {
                 guard latch.waitForHangUp(SystemIO.standardOutput) else { return }
                 consumerGone.store(true, ordering: .releasing)
-                latch.fire()
                 task.cancel()
+                latch.fire()
             }
         }
         return await task.value
@@ -134,7 +136,7 @@ package struct StageRuntime: Sendable {
                 writer.consume(output)
                 permits.release()
             }
-            if writer.outcome == nil, !Task.isCancelled {
+            if writer.outcome == nil, !Task.isCancelled, SignalStop.receivedSignal == nil {
                 // End of input: every worker has ended; fold their states and finish once.
                 await group.waitForAll()
                 var transforms = finished.inWorkerOrder
@@ -147,7 +149,7 @@ package struct StageRuntime: Sendable {
                     await merged.finish(into: &output)
                     writer.consume(output)
                 }
-                if writer.outcome == nil, !Task.isCancelled { writer.finish() }
+                if writer.outcome == nil, !Task.isCancelled, SignalStop.receivedSignal == nil { writer.finish() }
             }
             latch.fire()
             group.cancelAll()
