@@ -144,7 +144,7 @@ package struct StageInvocation: Sendable {
     }
 
     /// The configuration, checked (distinct outputs); a usage error otherwise.
-    private var checkedConfiguration: RuntimeConfiguration {
+    package var checkedConfiguration: RuntimeConfiguration {
         let configuration = self.configuration
         checked { () throws(UsageError) in try Self.checkOutputsAreDistinct(configuration) }
         return configuration

@@ -144,23 +144,37 @@ package final class AsyncQueue<Element: Sendable>: Sendable {
 package final class OrderedResults<Element: Sendable>: Sendable {
     private struct State {
         var pending: [Int: Element] = [:]
-        var nextSequence = 0
+        /// In completion order: results delivered and not yet taken, oldest first.
+        var arrived: [Element] = []
+        var arrivedStart = 0
+        /// Results taken so far (in sequence order: the next sequence wanted).
+        var taken = 0
         var total: Int? = nil
         var waiter: CheckedContinuation<Element?, Never>? = nil
     }
     private let state = Mutex(State())
+    /// True when results are handed out as they are delivered, not in sequence order.
+    private let inCompletionOrder: Bool
 
-    package init() {}
+    /// Results in sequence order, or with `inCompletionOrder` in the order they are delivered
+    /// (`weir-fetch --unordered`: a slow result holds nothing back).
+    package init(inCompletionOrder: Bool = false) {
+        self.inCompletionOrder = inCompletionOrder
+    }
 
     /// Hands in the result for chunk `sequence`.
     package func deliver(_ sequence: Int, _ element: Element) {
         let resume = state.withLock { state -> (CheckedContinuation<Element?, Never>, Element)? in
-            if sequence == state.nextSequence, let waiter = state.waiter {
+            if let waiter = state.waiter, inCompletionOrder || sequence == state.taken {
                 state.waiter = nil
-                state.nextSequence += 1
+                state.taken += 1
                 return (waiter, element)
             }
-            state.pending[sequence] = element
+            if inCompletionOrder {
+                state.arrived.append(element)
+            } else {
+                state.pending[sequence] = element
+            }
             return nil
         }
         if let (waiter, element) = resume { waiter.resume(returning: element) }
@@ -170,7 +184,7 @@ package final class OrderedResults<Element: Sendable>: Sendable {
     package func finish(total: Int) {
         let waiter = state.withLock { state -> CheckedContinuation<Element?, Never>? in
             state.total = total
-            if state.nextSequence >= total, let waiter = state.waiter {
+            if state.taken >= total, let waiter = state.waiter {
                 state.waiter = nil
                 return waiter
             }
@@ -179,18 +193,15 @@ package final class OrderedResults<Element: Sendable>: Sendable {
         waiter?.resume(returning: nil)
     }
 
-    /// The next result in sequence order, or `nil` when all were taken or the (single)
-    /// receiving task is cancelled.
+    /// The next result (in sequence order, or the oldest delivered in completion order), or
+    /// `nil` when all were taken or the (single) receiving task is cancelled.
     package func next() async -> Element? {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Element?, Never>) in
                 let result = state.withLock { state -> Element?? in
                     if Task.isCancelled { return .some(nil) }
-                    if let element = state.pending.removeValue(forKey: state.nextSequence) {
-                        state.nextSequence += 1
-                        return .some(element)
-                    }
-                    if let total = state.total, state.nextSequence >= total { return .some(nil) }
+                    if let element = Self.take(&state, inCompletionOrder: inCompletionOrder) { return .some(element) }
+                    if let total = state.total, state.taken >= total { return .some(nil) }
                     state.waiter = continuation
                     return .none
                 }
@@ -203,6 +214,23 @@ package final class OrderedResults<Element: Sendable>: Sendable {
             }
             waiter?.resume(returning: nil)
         }
+    }
+
+    private static func take(_ state: inout State, inCompletionOrder: Bool) -> Element? {
+        if inCompletionOrder {
+            guard state.arrivedStart < state.arrived.count else { return nil }
+            let element = state.arrived[state.arrivedStart]
+            state.arrivedStart += 1
+            if state.arrivedStart >= 64, state.arrivedStart * 2 >= state.arrived.count {
+                state.arrived.removeFirst(state.arrivedStart)
+                state.arrivedStart = 0
+            }
+            state.taken += 1
+            return element
+        }
+        guard let element = state.pending.removeValue(forKey: state.taken) else { return nil }
+        state.taken += 1
+        return element
     }
 }
 

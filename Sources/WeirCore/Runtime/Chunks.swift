@@ -112,6 +112,10 @@ package struct RecordError: Error, Sendable {
     package var lineOffset: Int
     /// The line in the file, when the thrower knows it better than the reader (a framer).
     package var absoluteLine: Int? = nil
+    /// Extra facts for the reject entry, written after `error` in this order (an HTTP
+    /// status and body excerpt, a command's exit status and stderr): names must not be
+    /// `file`, `line`, `column`, `error` or `input`.
+    package var details: [(name: String, value: JSONValue)] = []
 
     package init(_ message: String, column: Int? = nil, lineOffset: Int = 0) {
         self.message = message
@@ -150,6 +154,8 @@ package struct RecordProblem: Sendable {
     package var outputOffset: Int
     /// True for a problem with the input as a whole (an unreadable file): never skipped.
     package var isFatal: Bool = false
+    /// Extra facts for the reject entry (``RecordError/details``).
+    package var details: [(name: String, value: JSONValue)] = []
 
     package init(fileName: String, line: Int, column: Int?, message: String, input: [UInt8], inputTruncated: Bool = false, outputOffset: Int, isFatal: Bool = false) {
         self.fileName = fileName
@@ -213,6 +219,7 @@ package struct ChunkOutput: Sendable {
         problems.append(RecordProblem(
             fileName: position.fileName, line: position.line + error.lineOffset, column: column,
             message: error.message, input: Array(input), outputOffset: bytes.count))
+        problems[problems.count - 1].details = error.details
         if stopsAtFirstProblem { stopped = true }
         return !stopsAtFirstProblem
     }

@@ -276,6 +276,12 @@ package final class RejectWriter {
         }
         buffer.append(contentsOf: #","error":"#.utf8)
         JSONWriter.writeString(problem.message, into: &buffer)
+        for (name, value) in problem.details {
+            buffer.append(UInt8(ascii: ","))
+            JSONWriter.writeString(name, into: &buffer)
+            buffer.append(UInt8(ascii: ":"))
+            JSONWriter.write(value, into: &buffer)
+        }
         buffer.append(contentsOf: #","input":"#.utf8)
         let text = String(decoding: problem.input, as: UTF8.self)
         JSONWriter.writeString(text, into: &buffer)

@@ -100,7 +100,7 @@ package struct StageRuntime: Sendable {
         }
         if let outcome = writer.outcome { return outcome }
         let queue = AsyncQueue<InputChunk<Source.Context>>()
-        let results = OrderedResults<ChunkOutput>()
+        let results = OrderedResults<ChunkOutput>(inCompletionOrder: configuration.writesInCompletionOrder)
         let permits = AsyncSemaphore(permits: configuration.jobs * 2 + 1 + source.heldPermits)
         let stopsAtFirstProblem = configuration.errorPolicy == .fail
         let context = SourceContext(permits: permits, latch: latch) { queue.send($0) }
@@ -205,6 +205,9 @@ package struct RuntimeConfiguration: Sendable {
     package var outputPath: String? = nil
     /// Worker tasks.
     package var jobs: Int = SystemIO.processorCount
+    /// True when chunks are written as they complete, not in input order (`weir-fetch
+    /// --unordered`); counts and the error policy are unchanged.
+    package var writesInCompletionOrder = false
     /// `--errors`.
     package var errorPolicy: ErrorPolicy = .fail
     /// `--reject FILE`.
