@@ -94,15 +94,21 @@ package struct RateLimiter<Key: Hashable, Clock: RateClock> {
     /// Returns true once the token is taken.
     package mutating func acquire<Failure: Error>(_ key: Key, wait: (Double) throws(Failure) -> Bool) throws(Failure) -> Bool {
         while true {
-            let now = clock.now
-            let fresh = TokenBucket(tokensPerSecond: tokensPerSecond, burst: burst, now: now)
-            let delay = buckets[key, default: fresh].take(at: now)
-            if delay <= 0 {
-                prune(at: now)
-                return true
-            }
+            let delay = take(key)
+            if delay <= 0 { return true }
             guard try wait(delay) else { return false }
         }
+    }
+
+    /// Takes a token for `key` if there is one now and returns 0; otherwise takes nothing
+    /// and returns the seconds until there will be one (for callers that wait themselves:
+    /// an async task sleeps, then calls again).
+    package mutating func take(_ key: Key) -> Double {
+        let now = clock.now
+        let fresh = TokenBucket(tokensPerSecond: tokensPerSecond, burst: burst, now: now)
+        let delay = buckets[key, default: fresh].take(at: now)
+        if delay <= 0 { prune(at: now) }
+        return delay
     }
 
     /// Forgets the full buckets once there are more than a threshold, which then doubles

@@ -36,10 +36,12 @@ struct ProgressReporter {
     private let isTerminal = SystemIO.isTerminal(SystemIO.standardError)
     private let startTime = SystemIO.monotonicSeconds()
     private var lastReport = 0.0
+    private let counters: [StageCounter]
 
-    init(executableName: String, totalBytes: Int?) {
+    init(executableName: String, totalBytes: Int?, counters: [StageCounter] = []) {
         self.executableName = executableName
         self.totalBytes = totalBytes
+        self.counters = counters
     }
 
     /// The summed size of the inputs when all are regular files.
@@ -65,6 +67,11 @@ struct ProgressReporter {
         if let totalBytes, totalBytes > 0 {
             line += ", \(min(100, counts.bytesRead * 100 / totalBytes))%"
         }
+        for counter in counters {
+            let value = counter.value
+            line += ", \(counter.name.replacingUnderscores) \(value)"
+            if counter.showsRate { line += " (\(Int(Double(value) / elapsed))/s)" }
+        }
         if isTerminal {
             SystemIO.printError("\r\u{1B}[K" + line, terminator: final ? "\n" : "")
         } else {
@@ -76,4 +83,9 @@ struct ProgressReporter {
         let tenths = bytes / 100_000
         return "\(tenths / 10).\(tenths % 10)"
     }
+}
+
+private extension String {
+    /// `in_flight` as `in flight`, for the progress line.
+    var replacingUnderscores: String { String(map { $0 == "_" ? " " : $0 }) }
 }

@@ -220,6 +220,9 @@ package struct RuntimeConfiguration: Sendable {
     package var showProgress = false
     /// `--stats`.
     package var printStats = false
+    /// The stage's own counts (requests, retries, cache hits), shown after the run's counts
+    /// by `--progress` and `--stats`.
+    package var counters: [StageCounter] = []
 
     package init() {}
 }
@@ -264,7 +267,7 @@ struct OrderedWriter<Sink: OutputSink> {
             throw error
         }
         if configuration.showProgress {
-            progress = ProgressReporter(executableName: executableName, totalBytes: ProgressReporter.totalSize(of: inputPaths))
+            progress = ProgressReporter(executableName: executableName, totalBytes: ProgressReporter.totalSize(of: inputPaths), counters: configuration.counters)
         }
         do throws(IOError) {
             try self.sink.begin(output)
@@ -449,9 +452,32 @@ struct OrderedWriter<Sink: OutputSink> {
         var extra = ""
         if counts.outputs != counts.written { extra += #","outputs":\#(counts.outputs)"# }
         for (name, value) in statistics { extra += ",\(JSONWriter.string(.string(name))):\(value)" }
+        for counter in configuration.counters { extra += ",\(JSONWriter.string(.string(counter.name))):\(counter.value)" }
         SystemIO.printError(
             #"{"stage":"\#(executableName)","read":\#(counts.read),"written":\#(counts.written),"dropped":\#(counts.dropped),"rejected":\#(counts.bad)\#(extra),"bytes_read":\#(counts.bytesRead),"bytes_written":\#(counts.bytesWritten),"seconds":\#(JSONNumber.format(rounded))}"#)
     }
+}
+
+/// One named count a stage keeps while it runs (`requests`, `retries`, `in_flight`), safe to
+/// change from any task; `--progress` and `--stats` show it after the run's own counts.
+package final class StageCounter: Sendable {
+    /// The name shown (`--stats` key).
+    package let name: String
+    /// True when `--progress` also shows it per second (`requests 1200, 1180/s`).
+    package let showsRate: Bool
+    private let count = Atomic<Int>(0)
+
+    package init(_ name: String, showsRate: Bool = false) {
+        self.name = name
+        self.showsRate = showsRate
+    }
+
+    /// Adds `amount` (negative to take away, for a gauge such as records in flight).
+    package func add(_ amount: Int = 1) { count.add(amount, ordering: .relaxed) }
+    /// Sets the count (a size measured once, such as a lookup's bytes).
+    package func set(_ value: Int) { count.store(value, ordering: .relaxed) }
+    /// The count now.
+    package var value: Int { count.load(ordering: .relaxed) }
 }
 
 /// Counts kept by the writer for `--stats` and `--progress`.
