@@ -50,8 +50,12 @@ package struct Program: @unchecked Sendable {
     /// (`out/\(.retailer)/\(.date).ndjson`, escapes as in jq, a bare `"` as itself), so the
     /// program yields strings. `literalPrefix` is the text before the first interpolation
     /// (all of it when there is none).
-    package static func compileTemplate(_ template: String, variables: [String: JSONValue] = [:]) throws(ExpressionSyntaxError) -> (program: Program, literalPrefix: String) {
-        let expression = try Parser.parseTemplate(template)
+    package static func compileTemplate(_ template: String, format: String? = nil, variables: [String: JSONValue] = [:]) throws(ExpressionSyntaxError) -> (program: Program, literalPrefix: String) {
+        var expression = try Parser.parseTemplate(template)
+        if let format, case .string(let segments, _) = expression {
+            // As jq's `@uri "…\(.x)"`: the format applies to the interpolated values only.
+            expression = .string(segments, format: format)
+        }
         var prefix = ""
         switch expression {
         case .literal(.string(let text)): prefix = text

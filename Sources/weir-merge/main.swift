@@ -67,21 +67,9 @@ struct ExpressionOrder: MergeOrder {
     let program: Program
     let descending: Bool
 
-    private struct FirstOutput: Error {}
-
     func key(of record: UnsafeRawBufferPointer, at position: RecordPosition) throws(RecordError) -> JSONValue {
         let value = try RecordDecoding.parse(record, keeping: program.inputPaths)
-        var key: JSONValue? = nil
-        do {
-            try program.evaluate(value, context: evaluationContext(position)) { output in
-                key = output
-                throw FirstOutput()
-            }
-        } catch is FirstOutput {
-        } catch {
-            throw recordError(error)
-        }
-        guard let key else { throw RecordError("--by gave no key for this record (the expression yielded nothing)") }
+        guard let key = try program.firstOutput(of: value, at: position) else { throw RecordError("--by gave no key for this record (the expression yielded nothing)") }
         return key
     }
 

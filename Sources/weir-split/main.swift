@@ -111,23 +111,14 @@ struct RouteRecord: RecordTransform {
     /// Paths already checked (most runs have a few thousand at most): checked once each.
     var checkedPaths: Set<String> = []
 
-    private struct FirstOutput: Error {}
-
     mutating func process(_ record: UnsafeRawBufferPointer, at position: RecordPosition, into output: inout [UInt8]) throws(RecordError) -> Int {
         // The parse validates the whole record, and decodes only what the template reads.
         let value = try RecordDecoding.parse(record, keeping: template.inputPaths)
         if needsObject, record.first(where: { $0 != 0x20 && $0 != 0x09 }) != UInt8(ascii: "{") {
             throw RecordError("a CSV row comes from an object; this record is not one")
         }
-        var path: String? = nil
-        do {
-            try template.evaluate(value, context: evaluationContext(position)) { output in
-                if case .string(let text) = output { path = text } else { path = JSONWriter.string(output) }
-                throw FirstOutput()
-            }
-        } catch is FirstOutput {
-        } catch {
-            throw recordError(error)
+        let path = try template.firstOutput(of: value, at: position).map { output in
+            if case .string(let text) = output { text } else { JSONWriter.string(output) }
         }
         guard let path else { throw RecordError("--to gave no path for this record (the template yielded nothing)") }
         if !checkedPaths.contains(path) {

@@ -280,6 +280,13 @@ package enum SystemIO {
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
+    /// Wall-clock time in seconds since the epoch (for dates such as `Retry-After`).
+    package static func wallClockSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
     /// Ends the process now with `status`, without running atexit handlers or waiting for tasks.
     package static func exitNow(_ status: Int32) -> Never {
         _exit(status)

@@ -112,15 +112,18 @@ extension StageInvocation {
     /// the reader and the writer (the reorder window: a slow record holds back at most that
     /// many, and memory never grows with the input); with `ordered: false` records are
     /// written as they complete. `--jobs` does not apply: `concurrency` is the number of workers.
+    /// `counters` are the stage's own counts, for `--progress` and `--stats`.
     package func runConcurrently<Transform: AsyncRecordTransform, Sink: OutputSink>(
         concurrency: Int,
         ordered: Bool = true,
+        counters: [StageCounter] = [],
         sink: Sink = PassThroughSink(),
         makeTransform: @escaping @Sendable () -> Transform
     ) async -> Never {
         var configuration = checkedConfiguration
         configuration.jobs = min(max(concurrency, 1), Self.concurrencyRange.upperBound)
         configuration.writesInCompletionOrder = !ordered
+        configuration.counters = counters
         let source = FileSequenceSource(paths: configuration.inputPaths, framer: LineFramer(maxRecords: 1), decoder: nil, maxRecordBytes: configuration.maxRecordBytes)
         let runtime = StageRuntime(configuration: configuration, executableName: spec.executableName)
         let outcome = await runtime.run(source: source, sink: sink) { AsyncRecordChunkTransform(makeTransform()) }

@@ -42,10 +42,17 @@ package enum ExpressionOptions {
     /// literal prefix; nil when the option is absent. A syntax error is a usage error.
     package static func compileTemplateOption(_ option: String, _ invocation: StageInvocation) -> (program: Program, literalPrefix: String)? {
         guard let source = invocation.options.value(option) else { return nil }
+        return compileTemplate(source, invocation, context: "--\(option): ")
+    }
+
+    /// Compiles a string template (the inside of a jq string literal) with the variables
+    /// bound; with `format` (`uri`) its interpolated values are formatted as by jq's
+    /// `@uri "…"`. A syntax error is a usage error starting with `context`.
+    package static func compileTemplate(_ source: String, _ invocation: StageInvocation, format: String? = nil, context: String) -> (program: Program, literalPrefix: String) {
         do throws(ExpressionSyntaxError) {
-            return try Program.compileTemplate(source, variables: variables(invocation))
+            return try Program.compileTemplate(source, format: format, variables: variables(invocation))
         } catch {
-            invocation.usageError("--\(option): " + syntaxMessage(error, source: source))
+            invocation.usageError(context + syntaxMessage(error, source: source))
         }
     }
 
@@ -127,4 +134,24 @@ package func evaluationContext(_ position: RecordPosition) -> EvaluationContext 
 package func recordError(_ error: any Error) -> RecordError {
     if let evaluation = error as? EvaluationError { return RecordError(evaluation.message) }
     return RecordError(String(describing: error))
+}
+
+extension Program {
+    private struct FirstOutput: Error {}
+
+    /// The first output of the program on `value` (nil when it yields nothing), for a key, a
+    /// path or a URL; evaluation stops there. A failed evaluation is a bad record.
+    package func firstOutput(of value: JSONValue, at position: RecordPosition) throws(RecordError) -> JSONValue? {
+        var first: JSONValue? = nil
+        do {
+            try evaluate(value, context: evaluationContext(position)) { output in
+                first = output
+                throw FirstOutput()
+            }
+        } catch is FirstOutput {
+        } catch {
+            throw recordError(error)
+        }
+        return first
+    }
 }
