@@ -91,15 +91,18 @@ extension Builtins {
             "infinite/0": .node { _ in LiteralNode(.number(.infinity)) },
             "nan/0": .node { _ in LiteralNode(.number(.nan)) },
             "isinfinite/0": .unary { value in
-                guard case .number(let number) = value else { throw typeError(value, "number required") }
+                // jq 1.8: false for anything that is not a number.
+                guard case .number(let number) = value else { return .bool(false) }
                 return .bool(number.double.isInfinite)
             },
             "isnan/0": .unary { value in
-                guard case .number(let number) = value else { throw typeError(value, "number required") }
+                // jq 1.8: false for anything that is not a number.
+                guard case .number(let number) = value else { return .bool(false) }
                 return .bool(number.double.isNaN)
             },
             "isnormal/0": .unary { value in
-                guard case .number(let number) = value else { throw typeError(value, "number required") }
+                // jq 1.8: false for anything that is not a number.
+                guard case .number(let number) = value else { return .bool(false) }
                 return .bool(number.double.isNormal)
             },
             "add/0": .unary { value in

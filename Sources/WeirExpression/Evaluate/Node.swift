@@ -574,7 +574,14 @@ final class ArrayNode: Node {
         guard let body else { return .array([]) }
         if body.isSingle { return .array([try body.single(input, env)]) }
         var elements: [JSONValue] = []
-        try body.run(input, env) { elements.append($0) }
+        try body.run(input, env) { element in
+            // An endless or enormous generator (`[range(0; 1; 1e-300)]`) is an error, not a
+            // process that grows until the machine runs out of memory.
+            guard elements.count < ValueOperations.maximumCollectedArrayCount else {
+                throw EvaluationError("an array built by the expression would hold more than \(ValueOperations.maximumCollectedArrayCount) elements")
+            }
+            elements.append(element)
+        }
         return .array(elements)
     }
 }

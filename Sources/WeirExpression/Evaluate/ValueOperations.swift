@@ -81,6 +81,9 @@ enum ValueOperations {
     /// `setpath`, `|=`): a typo such as `.[5e8] = 1` is an error ("Array index too large")
     /// instead of gigabytes of nulls. jq's own limit is 536,870,912 elements.
     static let maximumAssignedArrayCount = 10_000_000
+    /// The most elements `[f]` collects (jq has no limit; Weir stops a runaway generator
+    /// such as `[range(0; 1; 1e-300)]` with an error instead of exhausting memory).
+    static let maximumCollectedArrayCount = 10_000_000
 
     /// The start positions of `needle` as a sub-array of `array` (`indices`).
     static func indices(of needle: [JSONValue], in array: [JSONValue]) -> [Int] {
