@@ -74,11 +74,22 @@ class State:
         self.requests = 0
         self.fail_counts = {}
         self.ids = itertools.count(1)
+        self.loop = None
         self.log = open(log_path, "a", buffering=1) if log_path else None
 
 
 class Request:
-    __slots__ = ("method", "target", "path", "query", "headers", "body", "keep_alive")
+    __slots__ = ("method", "target", "path", "query", "raw_headers", "body", "keep_alive")
+
+    @property
+    def headers(self):
+        """The header fields as a dict, names as received."""
+        fields = {}
+        for line in self.raw_headers.decode("latin-1").split("\r\n"):
+            name, _, value = line.partition(":")
+            if name:
+                fields[name] = value.strip()
+        return fields
 
 
 class Connection(asyncio.Protocol):
@@ -124,30 +135,32 @@ class Connection(asyncio.Protocol):
         end = self.buffer.find(b"\r\n\r\n")
         if end < 0:
             return None
-        head = self.buffer[:end].decode("latin-1")
-        lines = head.split("\r\n")
+        raw = self.buffer[:end]
+        line_end = raw.find(b"\r\n")
+        first = (raw if line_end < 0 else raw[:line_end]).decode("latin-1")
         try:
-            method, target, version = lines[0].split(" ", 2)
+            method, target, version = first.split(" ", 2)
         except ValueError:
             self.transport.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
             self.transport.close()
             self.buffer = b""
             return None
-        headers = {}
+        # Only Content-Length and Connection matter for framing; the rest is parsed on demand.
+        lower = raw.lower()
         length = 0
+        at = lower.find(b"\r\ncontent-length:")
+        if at >= 0:
+            stop = lower.find(b"\r\n", at + 2)
+            length = int(lower[at + 17:stop if stop >= 0 else len(lower)])
         keep_alive = version != "HTTP/1.0"
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            value = value.strip()
-            headers[name] = value
-            lower = name.lower()
-            if lower == "content-length":
-                length = int(value)
-            elif lower == "connection":
-                if value.lower() == "close":
-                    keep_alive = False
-                elif value.lower() == "keep-alive":
-                    keep_alive = True
+        at = lower.find(b"\r\nconnection:")
+        if at >= 0:
+            stop = lower.find(b"\r\n", at + 2)
+            value = lower[at + 13:stop if stop >= 0 else len(lower)].strip()
+            if value == b"close":
+                keep_alive = False
+            elif value == b"keep-alive":
+                keep_alive = True
         body_start = end + 4
         if len(self.buffer) < body_start + length:
             return None
@@ -155,9 +168,9 @@ class Connection(asyncio.Protocol):
         request.method = method
         request.target = target
         path, _, query = target.partition("?")
-        request.path = unquote(path)
+        request.path = unquote(path) if "%" in path else path
         request.query = query
-        request.headers = headers
+        request.raw_headers = raw[line_end + 2:] if line_end >= 0 else b""
         request.body = self.buffer[body_start:body_start + length]
         request.keep_alive = keep_alive
         self.buffer = self.buffer[body_start + length:]
@@ -186,7 +199,7 @@ class Connection(asyncio.Protocol):
             return
         self.state.requests += 1
         self.log(request)
-        params = dict(parse_qsl(request.query, keep_blank_values=True))
+        params = dict(parse_qsl(request.query, keep_blank_values=True)) if request.query else {}
         delay = params.get("delay")
         seconds = 0.0
         if delay:
@@ -198,7 +211,7 @@ class Connection(asyncio.Protocol):
         if params.get("hang") == "1":
             return  # never answer; stay busy so later requests on this connection wait too
         if seconds > 0:
-            asyncio.get_event_loop().call_later(seconds, self.answer, request, params)
+            self.state.loop.call_later(seconds, self.answer, request, params)
         else:
             self.answer(request, params)
 
@@ -213,6 +226,8 @@ class Connection(asyncio.Protocol):
 
     def counted_failure(self, request, params, switch, drop):
         """True while the first n requests for this path+query (less `drop`) are still failing."""
+        if switch not in params:
+            return False
         limit = int(params.get(switch, "0") or 0)
         if limit <= 0:
             return False
@@ -260,8 +275,10 @@ class Connection(asyncio.Protocol):
             parts = request.path.split("/")
             if len(parts) == 3 and parts[1] in ("users", "items") and parts[2]:
                 ident = parts[2]
-                value = int(ident) if ident.isdigit() else ident
-                body = json.dumps({"id": value, "name": "user %s" % ident}).encode()
+                if ident.isdigit():
+                    body = ('{"id": %s, "name": "user %s"}' % (int(ident), ident)).encode()
+                else:
+                    body = json.dumps({"id": ident, "name": "user %s" % ident}).encode()
             else:
                 if "status" not in params:
                     status = 404
@@ -319,7 +336,7 @@ class Connection(asyncio.Protocol):
         pieces = 10
         step = max(1, -(-len(body) // pieces))
         chunks = [body[i:i + step] for i in range(0, len(body), step)]
-        loop = asyncio.get_event_loop()
+        loop = self.state.loop
 
         def send(index):
             if self.closed:
@@ -351,6 +368,7 @@ async def main():
         context.load_cert_chain(options.tls[0], options.tls[1])
     state = State(options.log)
     loop = asyncio.get_running_loop()
+    state.loop = loop
     server = await loop.create_server(lambda: Connection(state), "127.0.0.1", options.port,
                                       ssl=context, backlog=1024, reuse_address=True)
     port = server.sockets[0].getsockname()[1]
