@@ -31,11 +31,12 @@ let package = Package(
     targets: [
         .target(name: "WeirCore", swiftSettings: optimize, linkerSettings: [.linkedLibrary("m")]),
         .target(name: "WeirExpression", dependencies: ["WeirCore"], swiftSettings: optimize),
-        .testTarget(name: "WeirCoreTests", dependencies: ["WeirCore"]),
+        .target(name: "WeirTestSupport", path: "Tests/WeirTestSupport"),
+        .testTarget(name: "WeirCoreTests", dependencies: ["WeirCore", "WeirTestSupport"]),
         .testTarget(name: "WeirExpressionTests", dependencies: ["WeirExpression", "WeirCore"]),
         .testTarget(
             name: "WeirStageTests",
-            dependencies: ["WeirCore"] + stages.map { .target(name: $0.name) }
+            dependencies: ["WeirCore", "WeirTestSupport"] + stages.map { .target(name: $0.name) }
         ),
     ] + stages.map { stage in
         .executableTarget(

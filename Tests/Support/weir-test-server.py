@@ -18,6 +18,7 @@ Answers (path, then query switches; switches combine where that makes sense):
   /_stats                     {"open": <connections open now>, "opened": <total>, "requests": <total>}
                               (the connection asking for stats, and /_stats requests themselves,
                               are not counted)
+  http://host/path            (absolute form, as sent to a proxy) answered as /path; logged as sent
   any other path              404 {"error": "not found", "path": <path>}
 
   delay=<s>                   wait s seconds (float) before answering; delay=rand:<lo>:<hi> random
@@ -47,6 +48,7 @@ import asyncio
 import itertools
 import json
 import random
+import signal
 import ssl
 import sys
 import time
@@ -168,6 +170,9 @@ class Connection(asyncio.Protocol):
         request.method = method
         request.target = target
         path, _, query = target.partition("?")
+        if path.startswith("http://"):  # absolute form, as sent to a proxy: route by its path
+            slash = path.find("/", 7)
+            path = path[slash:] if slash >= 0 else "/"
         request.path = unquote(path) if "%" in path else path
         request.query = query
         request.raw_headers = raw[line_end + 2:] if line_end >= 0 else b""
@@ -379,6 +384,8 @@ async def main():
 
 
 if __name__ == "__main__":
+    # A parent that started us from a thread with SIGTERM blocked passes the mask on.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
     try:
         if uvloop is not None:
             uvloop.install()

@@ -93,7 +93,7 @@ package final class URLSessionTransport: HTTPTransport {
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result<HTTPResponse, HTTPError>, Never>) in
                 guard pending.install(continuation) else { return }
-                nonisolated(unsafe) let task = session.dataTask(with: urlRequest) { data, response, error in
+                let task = session.dataTask(with: urlRequest) { data, response, error in
                     pending.finish(URLSessionTransport.result(data: data, response: response, error: error, limit: limit, timeout: timeout))
                 }
                 // Cancelled between install and here: never start the task.
@@ -107,10 +107,7 @@ package final class URLSessionTransport: HTTPTransport {
             }
         } onCancel: { [cancelQueue] in
             // Resume now; cancel the URLSession task elsewhere, never on the canceller's thread.
-            if pending.finish(.failure(.cancelled)), let found = pending.task {
-                nonisolated(unsafe) let task = found
-                cancelQueue.async { task.cancel() }
-            }
+            if pending.finish(.failure(.cancelled)), let task = pending.task { cancelQueue.async { task.cancel() } }
         }
         return try result.get()
     }
@@ -118,6 +115,15 @@ package final class URLSessionTransport: HTTPTransport {
     /// Maps a data task's outcome to a response or an ``HTTPError``.
     static func result(data: Data?, response: URLResponse?, error: Error?, limit: Int, timeout: Double) -> Result<HTTPResponse, HTTPError> {
         if let error {
+            let code = (error as NSError).code
+            if code == NSURLErrorCancelled || code == NSURLErrorUserCancelledAuthentication {
+                // Not our cancel (that resumed the caller already): the delegate refused an
+                // authentication challenge. Give back the 401/407 when URLSession kept it.
+                if let http = response as? HTTPURLResponse, http.statusCode == 401 || http.statusCode == 407 {
+                    return .success(HTTPResponse(status: http.statusCode, headers: headers(of: http), body: [UInt8](data ?? Data())))
+                }
+                return .failure(.connection("the server asked for authentication, and Weir answers no challenges"))
+            }
             return .failure(map(error, timeout: timeout))
         }
         guard let http = response as? HTTPURLResponse else {
@@ -125,11 +131,11 @@ package final class URLSessionTransport: HTTPTransport {
         }
         let body = data ?? Data()
         if body.count > limit { return .failure(.bodyTooLarge(limit: limit)) }
-        var headers: [(name: String, value: String)] = []
-        for (name, value) in http.allHeaderFields {
-            headers.append((String(describing: name), String(describing: value)))
-        }
-        return .success(HTTPResponse(status: http.statusCode, headers: headers, body: [UInt8](body)))
+        return .success(HTTPResponse(status: http.statusCode, headers: headers(of: http), body: [UInt8](body)))
+    }
+
+    private static func headers(of response: HTTPURLResponse) -> [(name: String, value: String)] {
+        response.allHeaderFields.map { (String(describing: $0.key), String(describing: $0.value)) }
     }
 
     /// The ``HTTPError`` for a URLSession error.
@@ -141,7 +147,7 @@ package final class URLSessionTransport: HTTPTransport {
         case NSURLErrorTimedOut: return .timedOut(seconds: timeout)
         case NSURLErrorCancelled: return .cancelled
         case NSURLErrorBadURL, NSURLErrorUnsupportedURL: return .invalidURL(message)
-        case NSURLErrorCannotFindHost, NSURLErrorDNSLookupFailed: return .resolve(host: nsError.userInfo[NSURLErrorFailingURLStringErrorKey].map { "\($0)" } ?? "host", message: message)
+        case NSURLErrorCannotFindHost, NSURLErrorDNSLookupFailed: return .resolve(host: nsError.userInfo[NSURLErrorFailingURLErrorKey].map { "\($0)" } ?? "host", message: message)
         case NSURLErrorCannotConnectToHost, NSURLErrorNotConnectedToInternet: return .connect(message)
         case NSURLErrorSecureConnectionFailed, NSURLErrorServerCertificateUntrusted, NSURLErrorServerCertificateHasBadDate,
              NSURLErrorServerCertificateHasUnknownRoot, NSURLErrorServerCertificateNotYetValid,
@@ -150,7 +156,11 @@ package final class URLSessionTransport: HTTPTransport {
         case NSURLErrorBadServerResponse, NSURLErrorCannotParseResponse: return .malformedResponse(message)
         case NSURLErrorDataLengthExceedsMaximum: return .bodyTooLarge(limit: 0)
         case NSURLErrorHTTPTooManyRedirects: return .tooManyRedirects(limit: 0)
-        default: return .connection(message)
+        default:
+            // libcurl's certificate and handshake failures often arrive as NSURLErrorUnknown.
+            let lower = message.lowercased()
+            if lower.contains("ssl") || lower.contains("certificate") || lower.contains("tls") { return .tls(message) }
+            return .connection(message)
         }
     }
 }
