@@ -1,9 +1,12 @@
 import Foundation
 import Testing
+import WeirTestSupport
 
 /// The documentation cannot rot: every help example runs, and every man page is current.
 @Suite struct DocumentationTests {
     static let stages = StageHarness.stageNames
+    /// The service address help examples show.
+    static let exampleHost = "127.0.0.1:8080"
 
     @Test("every stage is built and found") func stagesExist() {
         #expect(Self.stages.contains("weir-cat"), "no weir-* executables in \(StageHarness.binDirectory.path)")
@@ -15,13 +18,21 @@ import Testing
         #expect(listing.status == 0)
         let examples = listing.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
         #expect(!examples.isEmpty, "\(stage) has no examples")
+        // Examples that call a service (weir-fetch) show `127.0.0.1:8080`: they run against the
+        // tests' local server, on whatever port it got.
+        let needsServer = examples.contains { $0["command"]!.contains(Self.exampleHost) }
+        try #require(!needsServer || TestHTTPServer.isAvailable, "\(stage)'s examples need python3 for the local HTTP server")
+        let server = needsServer ? try TestHTTPServer() : nil
         for example in examples {
             // Each in a fresh directory: an example may write files (weir-split).
             let directory = try StageHarness.temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: directory) }
-            let result = try StageHarness.shell(example["command"]!, input: Data(example["input"]!.utf8), directory: directory)
-            #expect(result.status == 0, "\(stage): '\(example["command"]!)' exited \(result.status): \(result.stderr)")
-            #expect(result.text == example["output"]!, "\(stage): '\(example["command"]!)' printed \(result.text)")
+            let host = server.map { String($0.baseURL.dropFirst("http://".count)) } ?? Self.exampleHost
+            let command = example["command"]!.replacingOccurrences(of: Self.exampleHost, with: host)
+            let expected = example["output"]!.replacingOccurrences(of: Self.exampleHost, with: host)
+            let result = try StageHarness.shell(command, input: Data(example["input"]!.utf8), directory: directory)
+            #expect(result.status == 0, "\(stage): '\(command)' exited \(result.status): \(result.stderr)")
+            #expect(result.text == expected, "\(stage): '\(command)' printed \(result.text)")
         }
     }
 

@@ -90,17 +90,13 @@ package enum HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
         case .resolve(let host, let message): return "cannot resolve \(host): \(message)"
         case .connect(let message): return "cannot connect: \(message)"
         case .connection(let message): return "connection failed: \(message)"
-        case .timedOut(let seconds): return "timed out after \(HTTPError.seconds(seconds))"
+        case .timedOut(let seconds): return "timed out after \(DurationText.text(seconds))"
         case .malformedResponse(let message): return "malformed response: \(message)"
         case .bodyTooLarge(let limit): return "response body over the limit of \(limit) bytes"
         case .tooManyRedirects(let limit): return "more than \(limit) redirects"
         case .tls(let message): return "TLS: \(message)"
         case .cancelled: return "cancelled"
         }
-    }
-
-    private static func seconds(_ value: Double) -> String {
-        value == value.rounded() ? "\(Int(value)) s" : "\(value) s"
     }
 }
 

@@ -20,4 +20,20 @@ package enum RecordDecoding {
             throw RecordError(error, in: record)
         }
     }
+
+    /// ``compact(_:into:)`` for a record held in an array (the async stages' records).
+    package static func compact(_ record: [UInt8], into output: inout [UInt8]) throws(RecordError) {
+        let failure: RecordError? = record.withUnsafeBytes { bytes in
+            do throws(RecordError) { try compact(bytes, into: &output); return nil } catch { return error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// ``parse(_:keeping:)`` for a record held in an array.
+    package static func parse(_ record: [UInt8], keeping paths: JSONPathTree = .whole) throws(RecordError) -> JSONValue {
+        let result: Result<JSONValue, RecordError> = record.withUnsafeBytes { bytes in
+            do throws(RecordError) { return .success(try parse(bytes, keeping: paths)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
 }
