@@ -274,7 +274,7 @@ struct JoinRecord: RecordTransform {
         if let key {
             keyText.removeAll(keepingCapacity: true)
             GroupingKey.write(key, into: &keyText)
-            keyNumber = keyText.withUnsafeBytes { table.keyNumber($0) }
+            keyNumber = keyText.withUnsafeBytes { self.table.keyNumber($0) }
         }
         if let keyNumber { matched?.insert(keyNumber) }
         guard let keyNumber else {
@@ -290,11 +290,11 @@ struct JoinRecord: RecordTransform {
             return 1
         }
         if mode == .anti { return 0 }
-        let table = self.table
-        var index = table.firstRecord(ofKey: keyNumber)
+        let lookup = self.table
+        var index = lookup.firstRecord(ofKey: keyNumber)
         var written = 0
         while true {
-            try table.withRecord(index) { (match) throws(RecordError) in
+            try lookup.withRecord(index) { (match) throws(RecordError) in
                 if let field {
                     try ObjectEditing.appendSettingField(field, to: match, in: record, into: &output, scratch: &scratch)
                 } else {
@@ -303,7 +303,7 @@ struct JoinRecord: RecordTransform {
             }
             output.append(0x0A)
             written += 1
-            guard many, let next = table.nextMatch(after: index) else { break }
+            guard many, let next = lookup.nextMatch(after: index) else { break }
             index = next
         }
         return written

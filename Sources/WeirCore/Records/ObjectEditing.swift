@@ -225,7 +225,7 @@ package enum ObjectEditing {
         // The usual case: the record has no escape at all and never spells the key, so the
         // entry goes before the closing brace and nothing is scanned but the ends.
         if let base = record.baseAddress, memchr(base, 0x5C, record.count) == nil,
-           !scratch.quotedFieldKey.withUnsafeBytes({ memmem(base, record.count, $0.baseAddress!, $0.count) != nil }) {
+           !contains(record, scratch.quotedFieldKey) {
             var close = record.count - 1
             while close > 0, isWhitespace(record[close]) { close -= 1 }
             var first = 0
@@ -283,20 +283,16 @@ package enum ObjectEditing {
     }
 
     private static func contains(_ haystack: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
-        guard needle.count <= haystack.count, let first = needle.first else { return false }
-        var index = 0
-        let last = haystack.count - needle.count
-        while index <= last {
-            if haystack[index] == first {
-                var matched = true
-                for offset in 1..<needle.count where haystack[index + offset] != needle[offset] {
-                    matched = false
-                    break
-                }
-                if matched { return true }
+        guard needle.count <= haystack.count, let first = needle.first, let base = haystack.baseAddress else { return false }
+        return needle.withUnsafeBytes { needleBytes in
+            var index = 0
+            let last = haystack.count - needle.count
+            while index <= last, let found = memchr(base + index, Int32(first), last - index + 1) {
+                index = base.distance(to: UnsafeRawPointer(found))
+                if memcmp(base + index, needleBytes.baseAddress!, needle.count) == 0 { return true }
+                index += 1
             }
-            index += 1
+            return false
         }
-        return false
     }
 }
