@@ -19,6 +19,7 @@ let stages: [(name: String, usesExpressions: Bool)] = [
     ("weir-merge", true),
     ("weir-split", true),
     ("weir-fetch", true),
+    ("weir-join", true),
 ]
 
 let optimize: [SwiftSetting] = [

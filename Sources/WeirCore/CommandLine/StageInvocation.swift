@@ -62,6 +62,15 @@ package struct StageInvocation: Sendable {
         StageInvocation.exitWithUsageError(message, executableName: spec.executableName)
     }
 
+    /// Ends the stage before its run with a data error: prints `message` (a whole line,
+    /// `weir-NAME: FILE:LINE:COL: what is wrong`) on standard error and exits with status 1.
+    /// For input a stage reads before the run (the lookup file of `weir-join`): bad data
+    /// there is not a usage error (status 2), and nothing has been written yet.
+    package func failBeforeRun(_ message: String) -> Never {
+        SystemIO.printError(message)
+        SystemIO.exitNow(1)
+    }
+
     /// Runs `body`, turning a thrown ``UsageError`` into a usage error exit.
     package func checked<T>(_ body: () throws(UsageError) -> T) -> T {
         do throws(UsageError) { return try body() } catch { usageError(error.message) }
