@@ -1,36 +1,22 @@
 import Synchronization
 
-/// The settings shared by both transports of an ``HTTPClient``.
+/// The settings of an ``HTTPClient`` and of both its transports (one type: each transport
+/// reads what applies to it; URLSession ignores ``proxy`` and ``idleTimeout``).
 package struct HTTPClientConfiguration: Sendable {
-    /// Connections per host (set it to at least the concurrency wanted).
+    /// Connections per host, idle and busy together (set it to at least the concurrency
+    /// wanted: further requests wait; URLSession's `httpMaximumConnectionsPerHost`).
     package var maxConnectionsPerHost = 256
     /// The largest response body accepted.
     package var maxBodyBytes = 64 << 20
     /// Redirects followed per request (across schemes).
     package var redirectLimit = 5
-    /// The proxy for `http://` (https uses libcurl's own lowercase variables).
+    /// The proxy for `http://`, by default from the environment (https uses libcurl's own
+    /// lowercase variables).
     package var proxy = HTTPProxySettings.fromProcessEnvironment()
+    /// An idle keep-alive connection of the socket transport is closed after this many seconds.
+    package var idleTimeout = 30.0
 
     package init() {}
-
-    /// The socket transport's share of this configuration.
-    package var socketConfiguration: SocketHTTPTransport.Configuration {
-        var configuration = SocketHTTPTransport.Configuration()
-        configuration.maxConnectionsPerHost = maxConnectionsPerHost
-        configuration.maxBodyBytes = maxBodyBytes
-        configuration.redirectLimit = redirectLimit
-        configuration.proxy = proxy
-        return configuration
-    }
-
-    /// The URLSession transport's share of this configuration.
-    package var urlSessionConfiguration: URLSessionTransport.Configuration {
-        var configuration = URLSessionTransport.Configuration()
-        configuration.maxConnectionsPerHost = maxConnectionsPerHost
-        configuration.maxBodyBytes = maxBodyBytes
-        configuration.redirectLimit = redirectLimit
-        return configuration
-    }
 }
 
 /// The transport the stages use: ``SocketHTTPTransport`` for `http://`, ``URLSessionTransport``
@@ -46,7 +32,7 @@ package final class HTTPClient: HTTPTransport {
 
     package init(configuration: HTTPClientConfiguration = HTTPClientConfiguration()) {
         self.configuration = configuration
-        socketTransport = SocketHTTPTransport(configuration: configuration.socketConfiguration)
+        socketTransport = SocketHTTPTransport(configuration: configuration)
     }
 
     package func send(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
@@ -66,7 +52,7 @@ package final class HTTPClient: HTTPTransport {
         if isShutDown.load(ordering: .relaxed) { throw .connection("the HTTP transport was shut down") }
         return secure.withLock { transport in
             if let transport { return transport }
-            let created = URLSessionTransport(configuration: configuration.urlSessionConfiguration)
+            let created = URLSessionTransport(configuration: configuration)
             transport = created
             return created
         }

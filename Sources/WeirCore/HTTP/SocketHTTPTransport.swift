@@ -37,21 +37,8 @@ import Musl
 ///   0 for POST/PUT/PATCH without one) unless given; sends no `Connection` header (HTTP/1.1
 ///   keeps alive by default); a given `Connection: close` closes the connection after the response.
 package final class SocketHTTPTransport: HTTPTransport {
-    /// How the transport behaves.
-    package struct Configuration: Sendable {
-        /// Connections kept per host (idle and busy together); further requests wait.
-        package var maxConnectionsPerHost = 256
-        /// The largest response body accepted.
-        package var maxBodyBytes = 64 << 20
-        /// Redirects followed per request.
-        package var redirectLimit = 5
-        /// The proxy for plain http, by default from the environment.
-        package var proxy = HTTPProxySettings.fromProcessEnvironment()
-        /// An idle connection is closed after this many seconds.
-        package var idleTimeout = 30.0
-
-        package init() {}
-    }
+    /// How the transport behaves: the client's settings (proxy and idle timeout included).
+    package typealias Configuration = HTTPClientConfiguration
 
     /// Counters for tests and `--progress`.
     package struct Statistics: Sendable, Equatable {

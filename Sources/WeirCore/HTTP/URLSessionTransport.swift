@@ -29,17 +29,8 @@ import Synchronization
 ///   `no_proxy` by itself (uppercase `HTTP_PROXY` is ignored); `connectionProxyDictionary`
 ///   is not supported by corelibs (#5199).
 package final class URLSessionTransport: HTTPTransport {
-    /// How the transport behaves.
-    package struct Configuration: Sendable {
-        /// `httpMaximumConnectionsPerHost` (at least the concurrency wanted).
-        package var maxConnectionsPerHost = 256
-        /// The largest response body accepted.
-        package var maxBodyBytes = 64 << 20
-        /// Redirects followed per request.
-        package var redirectLimit = 5
-
-        package init() {}
-    }
+    /// How the transport behaves: the client's settings (its proxy and idle timeout are not used).
+    package typealias Configuration = HTTPClientConfiguration
 
     /// The configuration in force.
     package let configuration: Configuration
