@@ -79,7 +79,9 @@ let spec = StageSpec(
             input: "{\"a\":1}\n{\"a\":2}\n",
             output: "{\"b\":1}\n{\"b\":2}\n"),
     ],
-    input: .standardInput
+    input: .standardInput,
+    // -c N (or --persistent N) is the number of workers: --jobs does not apply.
+    commonOptions: CommonOptions.all.filter { $0.long != "jobs" }
 )
 
 var invocation = StageInvocation(spec)

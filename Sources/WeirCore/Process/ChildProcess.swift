@@ -146,15 +146,16 @@ package struct ChildLines: Sendable {
 /// without ever blocking a thread of the cooperative pool.
 ///
 /// ```
-///   send(_:) ──▶ pending input ──DispatchSourceWrite──▶ stdin ─┐
-///                                                              child (its own process group)
-///   lines(_:) / finished() ◀── output buffer ◀──DispatchSourceRead── stdout ─┤
-///               stderr tail (last 4 KiB) ◀──DispatchSourceRead── stderr ─┘
-///               exit status ◀── pidfd readable (DispatchSourceRead) ─▶ waitpid
+///   send(_:) ──▶ pending input ──(writable)──▶ stdin ──┐
+///                                                      child (its own process group)
+///   lines(_:) / finished() ◀── output buffer ◀──(readable)── stdout ─┤
+///               stderr tail (last 4 KiB) ◀──(readable)── stderr ─┘
+///               exit status ◀── pidfd readable ─▶ waitpid
+///   (readiness: the one PollLoop thread for all children; handlers on the child's queue)
 /// ```
 ///
-/// Every descriptor is non-blocking on this side and watched by a dispatch source (epoll
-/// on Linux) on the child's own serial queue, which owns all of its state: writing the
+/// Every descriptor is non-blocking on this side and watched by the ``PollLoop``, which
+/// runs its handlers on the child's own serial queue; that queue owns all of its state: writing the
 /// input and reading the output proceed independently, so a child that prints before it
 /// has read everything never deadlocks against us, and no thread waits per child. The
 /// child is reaped as soon as it exits (its pidfd becomes readable; where pidfds are not
@@ -181,19 +182,19 @@ package final class ChildProcess: @unchecked Sendable {
 
     // Everything below is owned by `queue`.
     private var inputDescriptor: Int32
-    private var inputSource: DispatchSourceWrite?
-    private var inputSourceRunning = false
+    private var inputWatched = false
+    private var inputWatchEnabled = false
     private var pendingInput: [UInt8] = []
     private var pendingOffset = 0
     private var inputCloseRequested = false
-    private var outputSource: DispatchSourceRead?
+    private var outputDescriptor: Int32 = -1
     private var output: [UInt8] = []
     private var outputOverflowed = false
     private var outputEnded = false
-    private var errorSource: DispatchSourceRead?
+    private var errorDescriptor: Int32 = -1
     private var errorTail: [UInt8] = []
     private var errorEnded = false
-    private var processSource: DispatchSourceRead?
+    private var processDescriptor: Int32 = -1
     private var exit: ChildExit?
     private var terminating = false
     private var timedOut = false
@@ -358,23 +359,23 @@ package final class ChildProcess: @unchecked Sendable {
     }
 
     private func startSources(outputDescriptor: Int32, errorDescriptor: Int32, processDescriptor: Int32?) {
-        let outputSource = DispatchSource.makeReadSource(fileDescriptor: outputDescriptor, queue: queue)
-        outputSource.setEventHandler { self.readOutput(outputDescriptor) }
-        outputSource.setCancelHandler { SystemIO.closeQuietly(outputDescriptor) }
-        self.outputSource = outputSource
-        outputSource.activate()
-        let errorSource = DispatchSource.makeReadSource(fileDescriptor: errorDescriptor, queue: queue)
-        errorSource.setEventHandler { self.readError(errorDescriptor) }
-        errorSource.setCancelHandler { SystemIO.closeQuietly(errorDescriptor) }
-        self.errorSource = errorSource
-        errorSource.activate()
+        let loop = PollLoop.shared
+        self.outputDescriptor = outputDescriptor
+        loop.add(outputDescriptor, events: Int16(POLLIN), queue: queue) { self.readOutput(outputDescriptor) }
+        self.errorDescriptor = errorDescriptor
+        loop.add(errorDescriptor, events: Int16(POLLIN), queue: queue) { self.readError(errorDescriptor) }
         if let processDescriptor {
-            let processSource = DispatchSource.makeReadSource(fileDescriptor: processDescriptor, queue: queue)
-            processSource.setEventHandler { self.reap(blocking: false) }
-            processSource.setCancelHandler { SystemIO.closeQuietly(processDescriptor) }
-            self.processSource = processSource
-            processSource.activate()
+            self.processDescriptor = processDescriptor
+            loop.add(processDescriptor, events: Int16(POLLIN), queue: queue) { self.reap(blocking: false) }
         }
+    }
+
+    /// Stops watching a descriptor and closes it.
+    private func unwatch(_ descriptor: inout Int32) {
+        guard descriptor >= 0 else { return }
+        PollLoop.shared.remove(descriptor)
+        SystemIO.closeQuietly(descriptor)
+        descriptor = -1
     }
 
     private func flushInput() {
@@ -398,25 +399,22 @@ package final class ChildProcess: @unchecked Sendable {
         }
         pendingInput.removeAll(keepingCapacity: pendingInput.capacity <= 1 << 20)
         pendingOffset = 0
-        if inputSourceRunning {
-            inputSource?.suspend()
-            inputSourceRunning = false
+        if inputWatchEnabled {
+            PollLoop.shared.setEnabled(inputDescriptor, false)
+            inputWatchEnabled = false
         }
         if inputCloseRequested { closeInputNow() }
     }
 
     private func watchInput() {
-        if inputSource == nil {
+        if !inputWatched {
             let descriptor = inputDescriptor
-            let source = DispatchSource.makeWriteSource(fileDescriptor: descriptor, queue: queue)
-            source.setEventHandler { self.flushInput() }
-            source.setCancelHandler { SystemIO.closeQuietly(descriptor) }
-            inputSource = source
-            inputSourceRunning = true
-            source.activate()
-        } else if !inputSourceRunning {
-            inputSource?.resume()
-            inputSourceRunning = true
+            PollLoop.shared.add(descriptor, events: Int16(POLLOUT), queue: queue) { self.flushInput() }
+            inputWatched = true
+            inputWatchEnabled = true
+        } else if !inputWatchEnabled {
+            PollLoop.shared.setEnabled(inputDescriptor, true)
+            inputWatchEnabled = true
         }
     }
 
@@ -425,20 +423,16 @@ package final class ChildProcess: @unchecked Sendable {
         pendingInput = []
         pendingOffset = 0
         inputCloseRequested = true
-        if let source = inputSource {
-            // The source closes the descriptor once cancelled; a suspended source must be
-            // resumed for its cancellation to complete.
-            if !inputSourceRunning { source.resume() }
-            source.cancel()
-            inputSource = nil
-        } else {
-            SystemIO.closeQuietly(inputDescriptor)
+        if inputWatched {
+            PollLoop.shared.remove(inputDescriptor)
+            inputWatched = false
         }
+        SystemIO.closeQuietly(inputDescriptor)
         inputDescriptor = -1
     }
 
-    // A read source may fire once for data and the end together (it is not level-
-    // triggered everywhere): each handler reads until the pipe is empty or ended.
+    // Each handler reads until the pipe is empty or ended: one readiness may stand for
+    // data and the end together.
 
     private func readOutput(_ descriptor: Int32) {
         var ended = false
@@ -465,8 +459,7 @@ package final class ChildProcess: @unchecked Sendable {
         }
         if ended {
             outputEnded = true
-            outputSource?.cancel()
-            outputSource = nil
+            unwatch(&outputDescriptor)
             serveLineWaiter()
             checkCompletion()
         } else if readAny {
@@ -494,8 +487,7 @@ package final class ChildProcess: @unchecked Sendable {
         guard ended else { return }
         if errorTail.count > Self.errorTailBytes { errorTail.removeFirst(errorTail.count - Self.errorTailBytes) }
         errorEnded = true
-        errorSource?.cancel()
-        errorSource = nil
+        unwatch(&errorDescriptor)
         checkCompletion()
     }
 
@@ -555,13 +547,12 @@ package final class ChildProcess: @unchecked Sendable {
         repeat { result = waitpid(pid, &status, blocking ? 0 : WNOHANG) } while result < 0 && errno == EINTR
         if result == 0 { return }
         exit = result == pid ? ChildExit(waitStatus: status) : .unknown
-        processSource?.cancel()
-        processSource = nil
+        unwatch(&processDescriptor)
         checkCompletion()
     }
 
     private func checkCompletion() {
-        if exit == nil, outputEnded, errorEnded, processSource == nil, !reapScheduled {
+        if exit == nil, outputEnded, errorEnded, processDescriptor < 0, !reapScheduled {
             reapScheduled = true
             // No pidfd: both pipes closed, so the child has exited or is about to; wait for
             // it on a queue of its own, never on the child's queue or the pool.
