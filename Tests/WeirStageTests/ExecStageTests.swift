@@ -5,13 +5,13 @@ import Testing
 /// and dying commands under each error policy, timeouts, and no child process left behind
 /// (after the end, `| head -1`, SIGINT and SIGTERM).
 @Suite struct ExecStageTests {
-    /// A word no other process has on its command line, to find this test's children.
-    static func marker() -> String { "weir-exec-test-\(UUID().uuidString.prefix(8))" }
+    /// A shell line that sets `$m` to a word no other process has on its command line (made
+    /// by the shell, so that the test's own shell, whose command line is the script, does
+    /// not carry it): the children given it are found with `pgrep -f "$m"`.
+    static let marker = #"m="weir-exec-test-$$-$RANDOM$RANDOM""#
 
-    /// Shell lines that print `left N`: how many processes carry `marker` on their command line.
-    static func countLeft(_ marker: String) -> String {
-        #"echo "left $(pgrep -f -- '\#(marker)' | wc -l | tr -d ' ')""#
-    }
+    /// A shell line that prints `left N`: how many processes carry `$m` on their command line.
+    static let countLeft = #"echo "left $(pgrep -f -- "$m" | wc -l | tr -d ' ')""#
 
     static func records(_ count: Int) -> String {
         (1...count).map { "{\"i\":\($0)}\n" }.joined()
@@ -39,14 +39,14 @@ import Testing
         #expect(pretty.text == "{\"b\":[1,2]}\n", "\(pretty.stderr)")
     }
 
-    static let failing = #"--shell 'read l; case $l in *\"i\":2*|*\"i\":4*) echo \"no good: $l\" >&2; exit 3;; esac; echo \"$l\"'"#
+    static let failing = #"--shell 'read l; case $l in *:2}|*:4}) echo "no good: $l" >&2; exit 3;; esac; echo "$l"'"#
 
     @Test("a failing command under fail, skip and reject: message, reject entry, counts reconciled")
     func failingCommand() throws {
         let input = Self.records(5)
         let fail = try StageHarness.shell("weir-exec \(Self.failing) --stats", input: input)
         #expect(fail.status == 1)
-        #expect(fail.stderr.contains(#"weir-exec: <stdin>:2: 'read l; "#), "\(fail.stderr)")
+        #expect(fail.stderr.contains(#"weir-exec: <stdin>:2: 'read l; case "#), "\(fail.stderr)")
         #expect(fail.stderr.contains(#"exited with status 3; stderr: no good: {"i":2}"#), "\(fail.stderr)")
         #expect(fail.text == "{\"i\":1,\"output\":{\"i\":1}}\n")
 
@@ -87,12 +87,12 @@ import Testing
 
     @Test("--timeout kills the command (and what its shell started)")
     func timeoutKills() throws {
-        let marker = Self.marker()
         let script = """
+            \(Self.marker)
             start=$(date +%s%N)
-            echo '{"a":1}' | weir-exec --timeout 300ms --errors skip --stats --shell 'sleep 30 # \(marker)'
+            echo '{"a":1}' | weir-exec --timeout 300ms --errors skip --stats --shell "sleep 30 # $m"
             echo "status $? after $(( ($(date +%s%N) - start) / 1000000 )) ms"
-            \(Self.countLeft(marker))
+            \(Self.countLeft)
             """
         let result = try StageHarness.shell(script)
         #expect(result.stderr.contains("ran longer than --timeout 300 ms and was killed"), "\(result.stderr)")
@@ -142,13 +142,13 @@ import Testing
 
     @Test("| head -1 on endless input ends promptly and leaves no child", arguments: ["-c 8", "--persistent 2"])
     func headEndsPromptly(mode: String) throws {
-        let marker = Self.marker()
         let script = """
+            \(Self.marker)
             start=$(date +%s%N)
-            yes '{"a":1}' 2>/dev/null | weir-exec \(mode) --replace --shell 'cat # \(marker)' | head -1
+            yes '{"a":1}' 2>/dev/null | weir-exec \(mode) --replace --shell "cat # $m" | head -1
             echo "took $(( ($(date +%s%N) - start) / 1000000 ))"
             sleep 0.2
-            \(Self.countLeft(marker))
+            \(Self.countLeft)
             """
         let result = try StageHarness.shell(script)
         #expect(result.lines.first == "{\"a\":1}", "\(result.text) \(result.stderr)")
@@ -160,16 +160,16 @@ import Testing
 
     @Test("SIGINT or SIGTERM during a run leaves no child", arguments: ["INT", "TERM"])
     func signalLeavesNoChild(signalName: String) throws {
-        let marker = Self.marker()
         let script = """
-            yes '{"a":1}' 2>/dev/null | weir-exec -c 4 --replace --shell 'sleep 0.3; cat # \(marker)' > /dev/null 2> err &
+            \(Self.marker)
+            yes '{"a":1}' 2>/dev/null | weir-exec -c 4 --replace --shell "sleep 0.3; cat # $m" > /dev/null 2>&1 &
             pid=$!
-            for i in $(seq 1 50); do [ "$(pgrep -f -- '\(marker)' | wc -l)" -ge 1 ] && break; sleep 0.1; done
-            echo "running $(pgrep -f -- '\(marker)' | wc -l | tr -d ' ')"
+            for i in $(seq 1 50); do [ "$(pgrep -f -- "$m" | wc -l)" -ge 1 ] && break; sleep 0.1; done
+            echo "running $(pgrep -f -- "$m" | wc -l | tr -d ' ')"
             kill -\(signalName) $pid
             wait $pid
             echo "status $?"
-            \(Self.countLeft(marker))
+            \(Self.countLeft)
             """
         let result = try StageHarness.shell(script)
         #expect(result.lines.first != "running 0", "\(result.text)")
