@@ -20,6 +20,7 @@ let stages: [(name: String, usesExpressions: Bool)] = [
     ("weir-split", true),
     ("weir-fetch", true),
     ("weir-join", true),
+    ("weir-exec", false),
 ]
 
 let optimize: [SwiftSetting] = [

@@ -56,4 +56,24 @@ import WeirTestSupport
         #expect(bad.stderr.contains("Try '\(stage) --help'"))
         #expect(bad.text.isEmpty)
     }
+
+    @Test("the README has a listed section for every stage", arguments: stages)
+    func readmeSection(stage: String) throws {
+        let text = try String(contentsOf: StageHarness.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.contains("## \(stage)"), "README.md has no '## \(stage)' section")
+        #expect(text.contains("- [`\(stage)`](#\(stage))"), "README.md's stage list lacks \(stage)")
+    }
+
+    @Test("the README's code blocks are all closed") func readmeBlocks() throws {
+        let text = try String(contentsOf: StageHarness.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // A section heading inside a code block means a block above it was left open.
+        var inBlock = false
+        for (number, line) in lines.enumerated() {
+            if line.hasPrefix("```") { inBlock.toggle() }
+            #expect(!(inBlock && line.hasPrefix("## ")), "README.md:\(number + 1): heading inside an unclosed code block")
+        }
+        #expect(!inBlock, "README.md ends inside a code block")
+    }
 }

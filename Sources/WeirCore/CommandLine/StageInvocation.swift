@@ -174,13 +174,20 @@ package struct StageInvocation: Sendable {
     }
 
     /// Runs a stage that works on whole chunks (CSV parsing, batched I/O) of the input files.
+    /// `jobs` overrides `--jobs` for a stage whose workers each own something (`weir-exec
+    /// --persistent N`: one co-process per worker); `counters` are the stage's own counts,
+    /// for `--progress` and `--stats`.
     package func runChunks<Transform: ChunkTransform, Framer: RecordFramer, Sink: OutputSink>(
         framer: Framer,
         decoder: (any InputDecoder)? = nil,
+        jobs: Int? = nil,
+        counters: [StageCounter] = [],
         sink: Sink = PassThroughSink(),
         makeTransform: @escaping @Sendable () -> Transform
     ) async -> Never where Transform.Context == Framer.Context {
-        let configuration = checkedConfiguration
+        var configuration = checkedConfiguration
+        if let jobs { configuration.jobs = min(max(jobs, 1), Self.concurrencyRange.upperBound) }
+        configuration.counters += counters
         let source = FileSequenceSource(paths: configuration.inputPaths, framer: framer, decoder: decoder, maxRecordBytes: configuration.maxRecordBytes)
         await run(source: source, sink: sink, configuration: configuration, makeTransform: makeTransform)
     }
@@ -215,7 +222,10 @@ package struct StageInvocation: Sendable {
     }
 
     /// Ends the process as `outcome` says: its status, or its signal's default action.
+    /// Child processes still running (``ChildRegistry``) are ended and reaped first, so
+    /// none outlives the stage, whichever way the run ended.
     package static func exit(with outcome: RunOutcome) -> Never {
+        ChildRegistry.terminateAll()
         if let signal = outcome.signal { SignalStop.endBySignal(signal) }
         SystemIO.exitNow(outcome.status)
     }

@@ -64,6 +64,8 @@ package enum StageInput: Sendable {
     case none
     /// All the inputs named at once, each a file, FIFO or `<(…)` (``InterleavedSource``, ``MergedSource``).
     case several
+    /// Standard input only: the operands are the stage's own (`weir-exec`'s command).
+    case standardInput
 
     /// One sentence for `--help` and the man page.
     package var summary: String {
@@ -71,6 +73,7 @@ package enum StageInput: Sendable {
         case .files: return "Input: the files named, in order; none, or -, means standard input."
         case .none: return "Input: none; the stage generates its records and never reads standard input."
         case .several: return "Input: all the inputs named, read at the same time (files, FIFOs, <(...)); none, or -, means standard input."
+        case .standardInput: return "Input: standard input only (the operands are the command); use weir-cat FILE... | to read files."
         }
     }
 }

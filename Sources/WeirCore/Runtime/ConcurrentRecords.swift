@@ -83,20 +83,8 @@ package struct AsyncRecordChunkTransform<Transform: AsyncRecordTransform>: Chunk
 
     /// The chunk's lines in order (without `\n` or `\r\n`): nil for a blank line, which keeps
     /// its place in the line count.
-    static func lines(_ bytes: [UInt8]) -> [Range<Int>?] {
-        var lines: [Range<Int>?] = []
-        bytes.withUnsafeBytes { buffer in
-            guard let base = buffer.baseAddress else { return }
-            var start = 0
-            while start < buffer.count {
-                let end = memchr(base + start, 0x0A, buffer.count - start).map { base.distance(to: UnsafeRawPointer($0)) } ?? buffer.count
-                var contentEnd = end
-                if contentEnd > start, buffer[contentEnd - 1] == 0x0D { contentEnd -= 1 }
-                lines.append(LineCounter.isBlank(UnsafeRawBufferPointer(rebasing: buffer[start..<contentEnd])) ? nil : start..<contentEnd)
-                start = end + 1
-            }
-        }
-        return lines
+    package static func lines(_ bytes: [UInt8]) -> [Range<Int>?] {
+        LineCounter.lineRanges(bytes)
     }
 }
 

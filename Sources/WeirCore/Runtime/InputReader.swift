@@ -104,6 +104,11 @@ package struct InputReader: Sendable {
         var stopped = false
         /// True after a frame found no record end: the next fill reads at least as much again.
         var needsMore = false
+        /// True when the last frame stopped before the end of `pending` (a framer with
+        /// `maxRecords`, or a partial record after the last whole one): frame what is pending
+        /// before reading more, or a framer that cuts small chunks would read the whole input
+        /// into `pending` (and wait for input it does not need yet).
+        var framedShort = false
         /// The size the next chunk aims at: small at first, doubling up to ``chunkSize``.
         var chunkTarget = 16 * 1024
 
@@ -127,12 +132,16 @@ package struct InputReader: Sendable {
             // Fill: at least one read when more input may come, then more while it is ready.
             // After a frame that found no record end, read at least as much again as is
             // pending, so one long record costs linear time, not quadratic.
-            guard await waitForInput(&file) else {
-                permits.release()
-                return
+            let framesFirst = file.framedShort
+            file.framedShort = false
+            if !framesFirst {
+                guard await waitForInput(&file) else {
+                    permits.release()
+                    return
+                }
             }
             do throws(RecordError) {
-                if !file.endOfInput {
+                if !file.endOfInput, !framesFirst {
                     let target = file.needsMore ? max(file.chunkTarget, file.pending.count * 2) : file.chunkTarget
                     try fill(&file, decoder: &decoder, target: max(target, file.pending.count + 1))
                 }
@@ -173,10 +182,18 @@ package struct InputReader: Sendable {
                 continue
             }
             if framed.length > 0 {
-                let rest = Array(file.pending[framed.length...])
-                var bytes = file.pending
-                file.pending = rest  // `bytes` now owns the buffer alone: truncating it copies nothing
-                bytes.removeSubrange(framed.length...)
+                file.framedShort = framed.length < file.pending.count
+                var bytes: [UInt8]
+                if framed.length * 4 < file.pending.count {
+                    // A small chunk off a large buffer: copy it out (so it does not hold the buffer's capacity).
+                    bytes = Array(file.pending[..<framed.length])
+                    file.pending.removeSubrange(..<framed.length)
+                } else {
+                    let rest = Array(file.pending[framed.length...])
+                    bytes = file.pending
+                    file.pending = rest  // `bytes` now owns the buffer alone: truncating it copies nothing
+                    bytes.removeSubrange(framed.length...)
+                }
                 let lines = bytes.withUnsafeBytes { LineCounter.count($0) }
                 send(InputChunk(
                     sequence: 0, bytes: bytes, fileName: file.path, firstLine: file.line, records: framed.records,

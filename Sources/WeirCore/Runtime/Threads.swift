@@ -210,9 +210,11 @@ package enum SignalStop {
         registry.withLock { _ in paths.filter { String(cString: $0).hasPrefix(prefix) }.count }
     }
 
-    /// Unlinks the registered paths and ends the process with `signalNumber`'s default action.
+    /// Unlinks the registered paths, kills the registered child processes (``ChildRegistry``),
+    /// and ends the process with `signalNumber`'s default action.
     package static func endBySignal(_ signalNumber: Int32) -> Never {
         for path in paths { unlink(path) }
+        ChildRegistry.killAllNow()
         signal(signalNumber, SIG_DFL)
         raise(signalNumber)
         _exit(128 + signalNumber)
@@ -230,6 +232,7 @@ package enum SignalStop {
                 if SignalStop.pipeEnds[1] < 0 || SignalStop.received.load(ordering: .relaxed) != 0 {
                     // No watcher, or a second signal: clean up and end now.
                     for path in SignalStop.paths { unlink(path) }
+                    ChildRegistry.killAllNow()
                     signal(number, SIG_DFL)
                     raise(number)
                     return
