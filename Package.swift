@@ -21,6 +21,7 @@ let stages: [(name: String, usesExpressions: Bool)] = [
     ("weir-fetch", true),
     ("weir-join", true),
     ("weir-exec", false),
+    ("weir-sort", true),
 ]
 
 let optimize: [SwiftSetting] = [

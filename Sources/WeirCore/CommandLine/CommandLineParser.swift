@@ -14,6 +14,9 @@ package struct ParsedOptions: Sendable {
     private var flags: Set<String> = []
     /// The operands in order (everything that is not an option).
     package var operands: [String] = []
+    /// Every option given, flags too, in command-line order (by long name), for a stage whose
+    /// options modify the one before them (`weir-sort --by .a -r --by .b`).
+    package private(set) var occurrences: [(name: String, values: [String])] = []
 
     /// Parses `arguments` (without the executable name) against `options`. With
     /// `negativeNumbersAreOperands`, an argument such as `-5` or `-.5` is an operand, not an
@@ -39,6 +42,7 @@ package struct ParsedOptions: Sendable {
             return values
         }
         func record(_ option: OptionSpec, _ values: [String], spelled: String) throws(UsageError) {
+            occurrences.append((option.long, values))
             if option.isFlag {
                 flags.insert(option.long)
                 return

@@ -68,11 +68,19 @@ extension JSONValue: Comparable {
     }
 
     /// Three-way comparison in jq's total order: negative, zero or positive.
+    ///
+    /// This is the one order of JSON values in Weir: the expression language's `<` and
+    /// `sort` (`ValueOrder`), `weir-merge --by` and `weir-sort` (through ``SortKey``, its
+    /// byte image) all use it. Numbers compare by value, integer literals beyond 2^53 by
+    /// their digits (``JSONNumber/compare(_:_:)``). NaN, which only a computation makes,
+    /// sorts below every number and, as in jq, is less than everything numeric (itself too).
     package static func compare(_ lhs: JSONValue, _ rhs: JSONValue) -> Int {
         let lhsRank = lhs.orderRank, rhsRank = rhs.orderRank
         if lhsRank != rhsRank { return lhsRank < rhsRank ? -1 : 1 }
         switch (lhs, rhs) {
         case (.number(let a), .number(let b)):
+            if a.double.isNaN { return -1 }
+            if b.double.isNaN { return 1 }
             return JSONNumber.compare(a, b)
         case (.string(let a), .string(let b)):
             return compareUTF8(a, b)

@@ -433,8 +433,11 @@ struct OrderedWriter<Sink: OutputSink> {
     }
 
     /// Handles an output error: quiet success when the consumer went away, else exit 1.
+    /// A sink that stopped its own long work (an external sort's merge) because the run was
+    /// stopped throws `ECANCELED`: the run then ends as stopped, by its signal.
     private mutating func fail(_ error: IOError) {
         guard outcome == nil else { return }
+        if error.code == ECANCELED, Task.isCancelled || SignalStop.receivedSignal != nil { return }
         if error.isBrokenPipe, !output.isAtomic {
             sink.abandon()
             try? rejects?.commit()

@@ -37,6 +37,12 @@ package enum ExpressionOptions {
         return compileSource(source, invocation, context: "--\(option): ")
     }
 
+    /// Compiles `source`, one of the values of a repeatable option `option` (`--by` given
+    /// several times), with the variables bound; a problem is a usage error naming the option.
+    package static func compileExpression(_ source: String, option: String, _ invocation: StageInvocation) -> Program {
+        compileSource(source, invocation, context: "--\(option): ")
+    }
+
     /// Compiles the string template given to option `option` (`--to 'out/\(.k).ndjson'`, the
     /// inside of a jq string literal) with the variables bound, and returns it with its
     /// literal prefix; nil when the option is absent. A syntax error is a usage error.
