@@ -18,6 +18,9 @@ let stages: [(name: String, usesExpressions: Bool)] = [
     ("weir-tail", true),
     ("weir-merge", true),
     ("weir-split", true),
+    ("weir-uniq", true),
+    ("weir-top", true),
+    ("weir-explode", true),
 ]
 
 let optimize: [SwiftSetting] = [
