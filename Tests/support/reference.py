@@ -115,7 +115,7 @@ def main():
             for element in elements:
                 copy = dict(record)
                 copy[field] = element
-                print(json.dumps(copy, default=str, separators=(",", ":")))
+                print(json.dumps(copy, default=float, separators=(",", ":"), ensure_ascii=False))
     elif command == "same":
         def load(path):
             with open(path, encoding="utf-8") as f:
