@@ -73,9 +73,9 @@ import Testing
     @Test("a key that fails is a bad record; type mixes are ordered, not errors")
     func badKeysAndTypeMixes() throws {
         let input = "{\"k\":1}\n{\"k\":\"a\"}\n{\"k\":null}\n{\"k\":[0]}\n{\"k\":{}}\n{\"k\":true}\n"
-        let mixed = try StageHarness.shell("weir-top -n 6 --by .k | weir-map -c .k", input: input)
+        let mixed = try StageHarness.shell("weir-top -n 6 --by .k | weir-map .k", input: input)
         #expect(mixed.lines == ["{}", "[0]", "\"a\"", "1", "true", "null"])
-        let bad = try StageHarness.shell("weir-top --by '.k + 1' --errors skip | weir-map -c .k", input: input)
+        let bad = try StageHarness.shell("weir-top --by '.k + 1' --errors skip | weir-map .k", input: input)
         #expect(bad.lines == ["1", "null"], "\(bad.stderr)")
         #expect(bad.stderr.contains("<stdin>:2:"))
         let usage = try StageHarness.shell("weir-top -n 3")
