@@ -52,7 +52,7 @@ package struct DistinctKeySet {
     package mutating func insert(_ key: UnsafeRawBufferPointer) -> (ordinal: Int, inserted: Bool) {
         let identity = self.identity(of: key)
         let mask = slots.count - 1
-        var slot = Int(truncatingIfNeeded: identity.low ^ (identity.high >> 7)) & mask
+        var slot = Self.slotHash(identity) & mask
         while true {
             let entry = slots[slot]
             if entry == 0 { break }
@@ -78,7 +78,7 @@ package struct DistinctKeySet {
     package func contains(_ key: UnsafeRawBufferPointer) -> Bool {
         let identity = self.identity(of: key)
         let mask = slots.count - 1
-        var slot = Int(truncatingIfNeeded: identity.low ^ (identity.high >> 7)) & mask
+        var slot = Self.slotHash(identity) & mask
         while slots[slot] != 0 {
             let ordinal = Int(slots[slot]) - 1
             if identities[ordinal] == identity, mode == .hashed || identity.isInline || textMatches(ordinal, key) { return true }
@@ -93,6 +93,17 @@ package struct DistinctKeySet {
         if let bytes = identity.inlineBytes { return bytes }
         guard mode == .exact else { return nil }
         return Array(arena[textRange(ordinal)])
+    }
+
+    /// Where an identity's probe starts: mixed, because an inline identity is raw key bytes
+    /// (keys `"10001"` and `"10002"` differ only in a high byte of `low`).
+    @inline(__always)
+    private static func slotHash(_ identity: KeyIdentity) -> Int {
+        var mixed = identity.low &* 0x9E37_79B9_7F4A_7C15 ^ (identity.high &* 0xC2B2_AE3D_27D4_EB4F)
+        mixed ^= mixed >> 29
+        mixed &*= 0xBF58_476D_1CE4_E5B9
+        mixed ^= mixed >> 32
+        return Int(truncatingIfNeeded: mixed)
     }
 
     @inline(__always)
@@ -119,7 +130,7 @@ package struct DistinctKeySet {
         var newSlots = [UInt32](repeating: 0, count: slots.count * 2)
         let mask = newSlots.count - 1
         for (ordinal, identity) in identities.enumerated() {
-            var slot = Int(truncatingIfNeeded: identity.low ^ (identity.high >> 7)) & mask
+            var slot = Self.slotHash(identity) & mask
             while newSlots[slot] != 0 { slot = (slot + 1) & mask }
             newSlots[slot] = UInt32(ordinal + 1)
         }
