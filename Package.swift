@@ -22,6 +22,9 @@ let stages: [(name: String, usesExpressions: Bool)] = [
     ("weir-join", true),
     ("weir-exec", false),
     ("weir-sort", true),
+    ("weir-uniq", true),
+    ("weir-top", true),
+    ("weir-explode", true),
 ]
 
 let optimize: [SwiftSetting] = [

@@ -24,11 +24,19 @@ package protocol RecordTransform {
     /// Appends end-of-input output after the last record; returns how many output records
     /// it wrote. Called once, on the merged instance. Default: nothing.
     mutating func finish(into output: inout [UInt8]) throws(RecordError) -> Int
+
+    /// True when the records ``finish(into:)`` writes are input records that ``process(_:at:into:)``
+    /// held back (and so returned 0 for: counted as dropped), as a top-N keeper's are: each one
+    /// written at the end then counts as written instead of dropped, so `--stats` still adds up
+    /// (read = written + dropped + rejected). False (the default) when they are new records
+    /// (a count, a summary).
+    var finishWritesHeldRecords: Bool { get }
 }
 
 extension RecordTransform {
     package mutating func merge(_ other: consuming Self) {}
     package mutating func finish(into output: inout [UInt8]) throws(RecordError) -> Int { 0 }
+    package var finishWritesHeldRecords: Bool { false }
 }
 
 /// A stage's work on a whole chunk: for stages whose records are not lines (CSV) or that
@@ -75,6 +83,7 @@ package struct RecordChunkTransform<Transform: RecordTransform, Context: FileCon
             let written = try transform.finish(into: &output.bytes)
             output.recordsWritten += written
             output.outputRecords += written
+            if transform.finishWritesHeldRecords { output.recordsDropped -= written }
         } catch {
             output.report(error, at: RecordPosition(fileName: "-", line: 0), input: UnsafeRawBufferPointer(start: nil, count: 0))
         }

@@ -89,3 +89,24 @@ package struct KeyedRecordTransform: RecordTransform {
         return 1
     }
 }
+
+extension Program {
+    /// The single output of the program on `value` (a key given to `option`, such as
+    /// `--by`): an expression that fails, yields no value or several makes the record bad.
+    package func singleOutput(of value: JSONValue, at position: RecordPosition, option: String) throws(RecordError) -> JSONValue {
+        var first: JSONValue? = nil
+        var outputs = 0
+        do {
+            try evaluate(value, context: evaluationContext(position)) { result in
+                outputs += 1
+                if outputs == 1 { first = result }
+            }
+        } catch {
+            throw recordError(error)
+        }
+        guard outputs == 1, let first else {
+            throw RecordError(outputs == 0 ? "the \(option) expression yielded no value" : "the \(option) expression yielded \(outputs) values, not one")
+        }
+        return first
+    }
+}
