@@ -18,6 +18,7 @@ let stages: [(name: String, usesExpressions: Bool)] = [
     ("weir-tail", true),
     ("weir-merge", true),
     ("weir-split", true),
+    ("weir-stats", true),
 ]
 
 let optimize: [SwiftSetting] = [
