@@ -174,14 +174,10 @@ struct StatsSink: OutputSink {
     }
 }
 
-let configuration = invocation.checkedConfiguration
-let source = FileSequenceSource(paths: configuration.inputPaths, framer: LineFramer(), decoder: nil, maxRecordBytes: configuration.maxRecordBytes)
-let runtime = StageRuntime(configuration: configuration, executableName: spec.executableName)
 let counters = (foreignPartials: foreignPartials, groups: groupCount, stateBytes: stateBytes)
-var outcome = await runtime.run(source: source, sink: StatsSink(groupCount: groupCount, stateBytes: stateBytes)) {
-    RecordChunkTransform<Stats, LineFramer.Context>(Stats(
-        configuration: statsConfiguration, mergesPartials: mergesPartials, writesPartials: writesPartials,
-        sortsGroups: sortsGroups, counters: counters))
+await invocation.run(sink: StatsSink(groupCount: groupCount, stateBytes: stateBytes), amendingOutcome: { outcome in
+    if foreignPartials.value > 0, outcome.signal == nil { outcome.status = 2 }
+}) {
+    Stats(configuration: statsConfiguration, mergesPartials: mergesPartials, writesPartials: writesPartials,
+          sortsGroups: sortsGroups, counters: counters)
 }
-if foreignPartials.value > 0, outcome.signal == nil { outcome.status = 2 }
-StageInvocation.exit(with: outcome)
