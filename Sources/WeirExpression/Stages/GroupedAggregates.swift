@@ -469,7 +469,7 @@ private final class DistinctAccumulator: Accumulator {
     }
     func result() -> JSONValue { .number(keys.count) }
     func state() -> JSONValue {
-        .array(keys.sorted { $0.lexicographicallyPrecedes($1) }.map { (try? JSONParser.parse($0)) ?? .null })
+        .array(keys.sorted { $0.lexicographicallyPrecedes($1) }.map { key -> JSONValue in (try? JSONParser.parse(key)) ?? .null })
     }
     func load(_ state: JSONValue, at order: InputOrder) -> Bool {
         guard case .array(let items) = state else { return false }
@@ -583,8 +583,8 @@ private final class ModeAccumulator: Accumulator {
         return candidates.min { ValueOrder.compare($0, $1) < 0 } ?? .null
     }
     func state() -> JSONValue {
-        .array(counts.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { key in
-            .array([(try? JSONParser.parse(key)) ?? .null, .number(counts[key]!)])
+        .array(counts.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { key -> JSONValue in
+            JSONValue.array([(try? JSONParser.parse(key)) ?? .null, .number(counts[key]!)])
         })
     }
     func load(_ state: JSONValue, at order: InputOrder) -> Bool {
@@ -637,7 +637,7 @@ private final class ExactQuantileAccumulator: Accumulator {
     }
     func state() -> JSONValue {
         sort()
-        return .array(numbers.map { .number($0) })
+        return .array(numbers.map { JSONValue.number($0) })
     }
     func load(_ state: JSONValue, at order: InputOrder) -> Bool {
         guard case .array(let items) = state else { return false }
