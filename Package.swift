@@ -25,6 +25,7 @@ let stages: [(name: String, usesExpressions: Bool)] = [
     ("weir-uniq", true),
     ("weir-top", true),
     ("weir-explode", true),
+    ("weir-stats", true),
 ]
 
 let optimize: [SwiftSetting] = [

@@ -173,6 +173,23 @@ package struct StageInvocation: Sendable {
         await run(source: source, sink: sink, configuration: configuration) { RecordChunkTransform<Transform, Framer.Context>(makeTransform()) }
     }
 
+    /// Runs a per-record stage over the NDJSON lines of the input files, as
+    /// ``run(framer:decoder:sink:makeTransform:)`` does, and lets the stage amend the outcome
+    /// before the process ends: for a usage-level problem only the data can reveal (a
+    /// `weir-stats --merge` input made with other options: status 2).
+    package func run<Transform: RecordTransform, Sink: OutputSink>(
+        sink: Sink,
+        amendingOutcome amend: (inout RunOutcome) -> Void,
+        makeTransform: @escaping @Sendable () -> Transform
+    ) async -> Never {
+        let configuration = checkedConfiguration
+        let source = FileSequenceSource(paths: configuration.inputPaths, framer: LineFramer(), decoder: nil, maxRecordBytes: configuration.maxRecordBytes)
+        let runtime = StageRuntime(configuration: configuration, executableName: spec.executableName)
+        var outcome = await runtime.run(source: source, sink: sink) { RecordChunkTransform<Transform, LineFramer.Context>(makeTransform()) }
+        amend(&outcome)
+        Self.exit(with: outcome)
+    }
+
     /// Runs a stage that works on whole chunks (CSV parsing, batched I/O) of the input files.
     /// `jobs` overrides `--jobs` for a stage whose workers each own something (`weir-exec
     /// --persistent N`: one co-process per worker); `counters` are the stage's own counts,
