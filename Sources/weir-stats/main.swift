@@ -135,8 +135,9 @@ struct Stats: RecordTransform {
             try groups.add(RecordDecoding.parse(record, keeping: configuration.inputPaths), at: position)
             return 0
         }
+        let state = try RecordDecoding.parse(record)
         do throws(GroupedAggregation.PartialProblem) {
-            try groups.addPartial(RecordDecoding.parse(record), at: position)
+            try groups.addPartial(state, at: position)
         } catch {
             switch error {
             case .malformed(let message): throw RecordError(message)

@@ -176,7 +176,13 @@ import Testing
             outs = [open(p, "w", encoding="utf-8") for p in sys.argv[4:]]
             for i, line in enumerate(lines):
                 if by_key:
-                    key = json.dumps(json.loads(line)["k"], sort_keys=True)
+                    # Keys equal as jq's == (1 and 1.0) must go to the same part.
+                    def canonical(v):
+                        if isinstance(v, bool) or v is None or isinstance(v, str): return v
+                        if isinstance(v, (int, float)): return float(v)
+                        if isinstance(v, list): return [canonical(x) for x in v]
+                        return {k: canonical(x) for k, x in v.items()}
+                    key = json.dumps(canonical(json.loads(line)["k"]), sort_keys=True)
                     outs[zlib.crc32(key.encode()) % parts].write(line)
                 else:
                     outs[i * parts // len(lines)].write(line)
@@ -228,12 +234,12 @@ import Testing
         let options = "--sort --by .k count sum:.price mean:.price min:.price max:.price var:.price stddev:.price distinct:.user approx-distinct:.user p50:.price p90:.price mode:.user sum:.big min:.mixed max:.mixed"
         let files = try Self.split(data, parts: 3, byKey: false, into: directory)
         for (index, file) in files.enumerated() {
-            let result = try StageHarness.shell("weir-stats --partial \(options) '\(file)' > '\(directory.path)/p\(index)'")
+            let result = try StageHarness.shell("weir-stats --partial \(options) '\(file)' > '\(directory.path)/partial\(index).ndjson'")
             try #require(result.status == 0, "\(result.stderr)")
         }
         let single = try StageHarness.shell("weir-stats \(options) '\(data)'")
-        let forward = try StageHarness.shell("cd '\(directory.path)' && weir-stats --merge \(options) p0 p1 p2")
-        let backward = try StageHarness.shell("cd '\(directory.path)' && cat p2 p0 p1 | weir-stats --merge \(options)")
+        let forward = try StageHarness.shell("cd '\(directory.path)' && weir-stats --merge \(options) partial0.ndjson partial1.ndjson partial2.ndjson")
+        let backward = try StageHarness.shell("cd '\(directory.path)' && cat partial2.ndjson partial0.ndjson partial1.ndjson | weir-stats --merge \(options)")
         #expect(forward.text == single.text)
         #expect(backward.text == single.text)
     }

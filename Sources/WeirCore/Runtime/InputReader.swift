@@ -30,7 +30,8 @@ package struct InputReader: Sendable {
     /// Reads every file, calling `ship` with each chunk after taking a permit from `permits`.
     /// Returns the number of chunks shipped.
     ///
-    /// Every chunk is tagged with `inputIndex`. The reader runs on the shared pool and never
+    /// Every chunk is tagged with its input's index: `inputIndex` plus the file's place in
+    /// `paths`, so positions order records across files read one after another. The reader runs on the shared pool and never
     /// blocks a thread there: before it reads a pipe, FIFO or terminal that has nothing
     /// ready, it suspends and a thread of its own waits in `poll(2)` together with `latch`
     /// (``StopLatch/readable(_:on:)``), so a stopped run wakes a reader of a slow input at
@@ -43,14 +44,16 @@ package struct InputReader: Sendable {
         var framer = framer
         var decoder = decoder
         var sequence = 0
+        var pathIndex = 0
         func send(_ chunk: InputChunk<Framer.Context>) {
             var chunk = chunk
             chunk.sequence = sequence
-            chunk.inputIndex = inputIndex
+            chunk.inputIndex = inputIndex + pathIndex
             ship(chunk)
             sequence += 1
         }
-        for path in paths {
+        for (index, path) in paths.enumerated() {
+            pathIndex = index
             guard await permits.acquire() else { break }
             let descriptor: Int32
             do throws(IOError) {
