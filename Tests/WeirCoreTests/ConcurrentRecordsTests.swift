@@ -13,12 +13,16 @@ import Testing
         let highestStarted = Atomic<Int>(-1)
         let startedWhileSlowWaited = Atomic<Int>(-1)
         let slowDone = Atomic<Bool>(false)
+        let othersFinished = Atomic<Int>(0)
     }
 
     /// Echoes each number after a pause; a multiple of 97 is a bad record; `slow` sleeps long.
     struct Pause: AsyncRecordTransform {
         let watch: Watch
         var slow: Int? = nil
+        /// When set, the slow record waits until this many others have finished (at most 60 s)
+        /// instead of sleeping 3 s, so a loaded machine cannot make the others look held back.
+        var slowWaitsForOthers: Int? = nil
         mutating func process(_ record: [UInt8], at position: RecordPosition, into output: inout [UInt8]) async throws(RecordError) -> Int {
             let number = Int(String(decoding: record, as: UTF8.self))!
             let now = watch.inFlight.add(1, ordering: .relaxed).newValue
@@ -26,16 +30,23 @@ import Testing
             watch.highestStarted.max(number, ordering: .relaxed)
             if slow != nil, !watch.slowDone.load(ordering: .relaxed) { watch.startedWhileSlowWaited.max(number, ordering: .relaxed) }
             defer { watch.inFlight.subtract(1, ordering: .relaxed) }
-            let pause: UInt64 = number == slow ? 3_000_000_000 : UInt64.random(in: 0...3_000_000)
-            try? await Task.sleep(nanoseconds: pause)
-            if number == slow { watch.slowDone.store(true, ordering: .relaxed) }
+            if number == slow, let others = slowWaitsForOthers {
+                let deadline = SystemIO.monotonicSeconds() + 60
+                while watch.othersFinished.load(ordering: .relaxed) < others, SystemIO.monotonicSeconds() < deadline {
+                    try? await Task.sleep(nanoseconds: 5_000_000)
+                }
+            } else {
+                let pause: UInt64 = number == slow ? 3_000_000_000 : UInt64.random(in: 0...3_000_000)
+                try? await Task.sleep(nanoseconds: pause)
+            }
+            if number == slow { watch.slowDone.store(true, ordering: .relaxed) } else { watch.othersFinished.add(1, ordering: .relaxed) }
             if number % 97 == 96 { throw RecordError("no \(number)") }
             output.append(contentsOf: "\(number)\n".utf8)
             return 1
         }
     }
 
-    func run(records: Int, concurrency: Int, ordered: Bool, slow: Int? = nil) async throws -> (RunOutcome, [Int], Watch) {
+    func run(records: Int, concurrency: Int, ordered: Bool, slow: Int? = nil, slowWaitsForOthers: Int? = nil) async throws -> (RunOutcome, [Int], Watch) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weir-concurrent-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -51,7 +62,7 @@ import Testing
         let watch = Watch()
         let source = FileSequenceSource(paths: [input], framer: LineFramer(maxRecords: 1), decoder: nil, maxRecordBytes: 1 << 20)
         let runtime = StageRuntime(configuration: configuration, executableName: "weir-test")
-        let outcome = await runtime.run(source: source, sink: PassThroughSink()) { AsyncRecordChunkTransform(Pause(watch: watch, slow: slow)) }
+        let outcome = await runtime.run(source: source, sink: PassThroughSink()) { AsyncRecordChunkTransform(Pause(watch: watch, slow: slow, slowWaitsForOthers: slowWaitsForOthers)) }
         let text = try String(contentsOf: directory.appendingPathComponent("out"), encoding: .utf8)
         return (outcome, text.split(separator: "\n").map { Int($0)! }, watch)
     }
@@ -84,7 +95,10 @@ import Testing
     }
 
     @Test func aSlowRecordHoldsNothingBackInCompletionOrder() async throws {
-        let (_, numbers, _) = try await run(records: 200, concurrency: 8, ordered: false, slow: 10)
-        #expect(numbers.last == 10)
+        // Record 10 finishes only after the 199 others have: in completion order nothing waited
+        // for it (it is among the last two written: the last other may still be on its way out).
+        let (_, numbers, _) = try await run(records: 200, concurrency: 8, ordered: false, slow: 10, slowWaitsForOthers: 199)
+        #expect(numbers.count == 198)
+        #expect(numbers.suffix(2).contains(10), "record 10 written at \(numbers.firstIndex(of: 10) ?? -1) of \(numbers.count)")
     }
 }
