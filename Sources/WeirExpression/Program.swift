@@ -32,7 +32,7 @@ package struct EvaluationContext: Sendable {
 }
 
 /// A compiled expression, ready to run on any number of inputs (from any number of threads).
-package struct Program: @unchecked Sendable {
+package final class Program: @unchecked Sendable {
     private let root: Node
     private let baseEnvironment: Environment
     private let usesContext: Bool
