@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "WeirExpression", dependencies: ["WeirCore"], swiftSettings: optimize),
         .target(name: "WeirTestSupport", path: "Tests/WeirTestSupport"),
         .testTarget(name: "WeirCoreTests", dependencies: ["WeirCore", "WeirTestSupport"]),
-        .testTarget(name: "WeirExpressionTests", dependencies: ["WeirExpression", "WeirCore"]),
+        .testTarget(name: "WeirExpressionTests", dependencies: ["WeirExpression", "WeirCore", "WeirTestSupport"]),
         .testTarget(
             name: "WeirStageTests",
             dependencies: ["WeirCore", "WeirTestSupport"] + stages.map { .target(name: $0.name) }

@@ -1,18 +1,19 @@
 import Testing
 @testable import WeirCore
+import WeirTestSupport
 
-/// csv-spectrum and TiddlyWiki's CSV cases, read through the whole codec.
+/// csv-spectrum and TiddlyWiki's CSV cases, read through the whole codec (each skipped, by name, when its suite is absent).
 @Suite struct CSVConformanceTests {
     static let spectrumNames = listDirectory(sharedTestData("csv-spectrum/csvs"))
         .filter { $0.hasSuffix(".csv") }
         .map { String($0.dropLast(4)) }
 
-    @Test func spectrumHasItsTwelveCases() {
+    @Test(.needsTestData("csv-spectrum")) func spectrumHasItsTwelveCases() {
         #expect(Self.spectrumNames.count == 12)
     }
 
     /// Every well-formed pair: each expected object equals one output line, key order and all.
-    @Test(arguments: spectrumNames.filter { $0 != "location_coordinates" })
+    @Test(.needsTestData("csv-spectrum"), arguments: spectrumNames.filter { $0 != "location_coordinates" })
     func spectrumCase(_ name: String) throws {
         let input = try #require(readFileBytes(sharedTestData("csv-spectrum/csvs/\(name).csv")))
         let expectedBytes = try #require(readFileBytes(sharedTestData("csv-spectrum/json/\(name).json")))
@@ -31,7 +32,7 @@ import Testing
 
     /// The broken upstream pair: a bare quote inside an unquoted field is an error that
     /// names the row, line and field.
-    @Test func spectrumLocationCoordinatesIsRejectedPrecisely() throws {
+    @Test(.needsTestData("csv-spectrum")) func spectrumLocationCoordinatesIsRejectedPrecisely() throws {
         let input = try #require(readFileBytes(sharedTestData("csv-spectrum/csvs/location_coordinates.csv")))
         let result = convertCSV(input)
         #expect(result.lines.isEmpty)
@@ -75,14 +76,14 @@ import Testing
         }
     }()
 
-    @Test func tiddlyHasItsTwentyOneCases() {
+    @Test(.needsTestData("tiddlywiki-csv-cases")) func tiddlyHasItsTwentyOneCases() {
         #expect(Self.tiddlyCases.count == 21)
     }
 
     /// Ordinary cases: the rows match, except that blank lines are skipped (Weir's rule:
     /// a blank line is not a record, so `\r\n\r\n` has no rows and "Support empty rows"
     /// loses its empty middle row).
-    @Test(arguments: tiddlyCases.filter { !$0.undefined && $0.csv != nil })
+    @Test(.needsTestData("tiddlywiki-csv-cases"), arguments: tiddlyCases.filter { !$0.undefined && $0.csv != nil })
     func tiddlyCase(_ testCase: TiddlyCase) {
         let dialect = CSVDialect(delimiter: testCase.separator, quote: UInt8(ascii: "\""))
         let result = tokenizeCSV(Array(testCase.csv!.utf8), dialect: dialect)
@@ -91,7 +92,7 @@ import Testing
     }
 
     /// The three "undefined" cases use a quote, CR or LF as separator: a usage error.
-    @Test(arguments: tiddlyCases.filter { $0.undefined })
+    @Test(.needsTestData("tiddlywiki-csv-cases"), arguments: tiddlyCases.filter { $0.undefined })
     func tiddlyUndefinedSeparatorIsRefused(_ testCase: TiddlyCase) {
         let dialect = CSVDialect(delimiter: testCase.separator, quote: UInt8(ascii: "\""))
         #expect(dialect.validate() != nil)

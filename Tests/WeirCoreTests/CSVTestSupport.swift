@@ -1,4 +1,5 @@
 @testable import WeirCore
+import WeirTestSupport
 
 /// How the test pipeline names its columns.
 enum CSVTestHeader {
@@ -114,12 +115,8 @@ func writeCSV(_ lines: [String], columns: [String]? = nil, options: CSVTableOpti
     return (String(decoding: output, as: UTF8.self), errors, added)
 }
 
-/// The shared test data folder (`/work/shared/testdata` beside the repository).
-func sharedTestData(_ path: String, filePath: String = #filePath) -> String {
-    var components = filePath.split(separator: "/", omittingEmptySubsequences: false)
-    components.removeLast(3)  // Tests/WeirCoreTests/File.swift
-    return components.joined(separator: "/") + "/../shared/testdata/" + path
-}
+/// A file or folder of the conformance suites (see ``TestData``: `$WEIR_TESTDATA` or `../shared/testdata`).
+func sharedTestData(_ path: String) -> String { TestData.path(path) }
 
 /// The bytes of a file, or nil when it cannot be read.
 func readFileBytes(_ path: String) -> [UInt8]? {

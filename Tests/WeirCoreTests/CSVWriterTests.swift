@@ -1,5 +1,6 @@
 import Testing
 @testable import WeirCore
+import WeirTestSupport
 
 /// Flattening records and writing CSV rows.
 @Suite struct CSVWriterTests {
@@ -37,7 +38,7 @@ import Testing
     }
 
     /// JSONTestSuite: a value the strict parser accepts is accepted inside a record, and one it rejects is rejected.
-    @Test func flatteningAgreesWithTheParserOnJSONTestSuite() throws {
+    @Test(.needsTestData("JSONTestSuite")) func flatteningAgreesWithTheParserOnJSONTestSuite() throws {
         let folder = sharedTestData("JSONTestSuite/test_parsing")
         let names = listDirectory(folder).filter { $0.hasPrefix("y_") || $0.hasPrefix("n_") }
         #expect(names.count > 200)

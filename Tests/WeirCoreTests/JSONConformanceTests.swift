@@ -1,10 +1,11 @@
 import Testing
 @testable import WeirCore
+import WeirTestSupport
 
-/// JSONTestSuite (`../shared/testdata/JSONTestSuite`): every `y_` accepted, every `n_`
+/// JSONTestSuite (`$WEIR_TESTDATA/JSONTestSuite` or `../shared/testdata/JSONTestSuite`; skipped, by name, when absent): every `y_` accepted, every `n_`
 /// rejected, by the parser, the compactor and the validator alike; every `i_` and
 /// `test_transform` file pinned to what ``JSONParser``'s documentation promises.
-@Suite struct JSONConformanceTests {
+@Suite(.needsTestData("JSONTestSuite")) struct JSONConformanceTests {
     static let suiteDirectory = JSONFixtures.testDataDirectory() + "/JSONTestSuite"
 
     /// The files of one JSONTestSuite folder whose names start with `prefix` (empty when the folder is missing).
@@ -24,7 +25,7 @@ import Testing
     @Test func testDataIsPresent() {
         let parsing = JSONFixtures.listDirectory(Self.suiteDirectory + "/test_parsing")
         let transform = JSONFixtures.listDirectory(Self.suiteDirectory + "/test_transform")
-        #expect(parsing != nil, "JSONTestSuite not found at \(Self.suiteDirectory)/test_parsing (expected beside the repository in ../shared/testdata)")
+        #expect(parsing != nil, "JSONTestSuite not found at \(Self.suiteDirectory)/test_parsing (WEIR_TESTDATA or ../shared/testdata)")
         #expect(transform != nil, "JSONTestSuite not found at \(Self.suiteDirectory)/test_transform")
         #expect(Self.files("test_parsing", prefix: "y_").count == 95)
         #expect(Self.files("test_parsing", prefix: "n_").count == 188)

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import WeirCore
+import WeirTestSupport
 
 /// A small deterministic random number generator (SplitMix64) so the JSON codec's random tests repeat exactly.
 struct JSONSeededGenerator: RandomNumberGenerator {
@@ -24,8 +25,8 @@ struct JSONSeededGenerator: RandomNumberGenerator {
 
 /// Random JSON values and texts, files of the shared test data, and result helpers.
 enum JSONFixtures {
-    /// The shared test data folder: `../shared/testdata` next to the repository root.
-    static func testDataDirectory() -> String { String(sharedTestData("").dropLast()) }
+    /// The conformance suites' folder (see ``TestData``).
+    static func testDataDirectory() -> String { TestData.directory }
 
     /// The bytes of a file, or nil when it cannot be read.
     static func readFile(_ path: String) -> [UInt8]? { readFileBytes(path) }

@@ -1,11 +1,12 @@
 import Testing
 import WeirCore
 @testable import WeirExpression
+import WeirTestSupport
 
 /// Runs jq's own test files and sorts every case into correct, unsupported (our compile error)
 /// or wrong; a wrong answer must be listed, with its reason, in `Tests/jq/known-deviations.txt`.
 @Suite struct JQConformanceTests {
-    @Test func jqsOwnTestsHaveNoUnexplainedWrongAnswers() throws {
+    @Test(.needsTestData("jq")) func jqsOwnTestsHaveNoUnexplainedWrongAnswers() throws {
         let deviations = KnownDeviations(text: readTextFile(TestPaths.caseDirectory + "/known-deviations.txt") ?? "")
         let files = TestPaths.testFiles(in: TestPaths.jqTestDirectory)
         #expect(!files.isEmpty, "jq's test files not found in \(TestPaths.jqTestDirectory)")

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import WeirTestSupport
 
 /// Locations of the test data, relative to this source file.
 enum TestPaths {
@@ -14,8 +15,8 @@ enum TestPaths {
     /// Weir's own language cases, `Tests/jq/*.test`.
     static var caseDirectory: String { repositoryRoot + "/Tests/jq" }
 
-    /// jq's own test files (`/work/shared/testdata/jq`, next to the repository).
-    static var jqTestDirectory: String { repositoryRoot + "/../shared/testdata/jq" }
+    /// jq's own test files (the `jq` suite of ``TestData``: `$WEIR_TESTDATA/jq` or `../shared/testdata/jq`).
+    static var jqTestDirectory: String { TestData.path("jq") }
 
     /// The `.test` files in a directory, sorted.
     static func testFiles(in directory: String) -> [String] {

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import WeirTestSupport
 
 /// weir-from-csv and weir-to-csv end to end, through real pipes.
 @Suite struct CSVStageTests {
-    static let spectrum = StageHarness.repositoryRoot.appendingPathComponent("../shared/testdata/csv-spectrum").standardized
+    static let spectrum = URL(fileURLWithPath: TestData.path("csv-spectrum"))
 
     static let spectrumNames: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: spectrum.appendingPathComponent("csvs").path)) ?? [])
         .filter { $0.hasSuffix(".csv") }.map { String($0.dropLast(4)) }.sorted()
@@ -13,7 +14,7 @@ import Testing
         lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? NSDictionary }
     }
 
-    @Test func spectrumThroughTheStage() throws {
+    @Test(.needsTestData("csv-spectrum")) func spectrumThroughTheStage() throws {
         #expect(Self.spectrumNames.count == 12)
         for name in Self.spectrumNames where name != "location_coordinates" {
             let path = Self.spectrum.appendingPathComponent("csvs/\(name).csv").path

@@ -164,8 +164,10 @@ import Testing
             \(Self.marker)
             yes '{"a":1}' 2>/dev/null | weir-exec -c 4 --replace --shell "sleep 0.3; cat # $m" > /dev/null 2>&1 &
             pid=$!
-            for i in $(seq 1 50); do [ "$(pgrep -f -- "$m" | wc -l)" -ge 1 ] && break; sleep 0.1; done
-            echo "running $(pgrep -f -- "$m" | wc -l | tr -d ' ')"
+            # Wait for a child of the stage, not for "$m" (weir-exec's own command line has it): a
+            # background job of a script starts with SIGINT ignored until the stage takes it over.
+            for i in $(seq 1 100); do [ "$(pgrep -P $pid | wc -l)" -ge 1 ] && break; sleep 0.1; done
+            echo "running $(pgrep -P $pid | wc -l | tr -d ' ')"
             kill -\(signalName) $pid
             wait $pid
             echo "status $?"

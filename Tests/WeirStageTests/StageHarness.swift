@@ -26,11 +26,24 @@ enum StageHarness {
         var lines: [String] { text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(text.hasSuffix("\n") ? 1 : 0).map(String.init) }
     }
 
-    /// Runs a shell command line with the executables first on PATH, feeding `input`.
+    /// How long one command line may run before it and everything it started are killed
+    /// (status 124, or 137 after the grace period): a hang fails its test instead of the suite.
+    static let commandTimeLimit = "600"
+
+    /// GNU timeout, which runs the command in a process group of its own and signals the group.
+    static let timeoutProgram = ["/usr/bin/timeout", "/bin/timeout"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// Runs a shell command line with the executables first on PATH, feeding `input`, under
+    /// ``commandTimeLimit``.
     static func shell(_ command: String, input: Data = Data(), directory: URL? = nil, environment: [String: String] = [:]) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-o", "pipefail", "-c", command]
+        if let timeoutProgram {
+            process.executableURL = URL(fileURLWithPath: timeoutProgram)
+            process.arguments = ["-k", "10", commandTimeLimit, "/bin/bash", "-o", "pipefail", "-c", command]
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            process.arguments = ["-o", "pipefail", "-c", command]
+        }
         var env = ProcessInfo.processInfo.environment
         env["PATH"] = binDirectory.path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
         env["LC_ALL"] = "C.UTF-8"

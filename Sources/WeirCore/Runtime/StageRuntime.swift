@@ -54,6 +54,7 @@ package struct StageRuntime: Sendable {
         makeTransform: @escaping @Sendable () -> Transform
     ) async -> RunOutcome where Transform.Context == Source.Context {
         signal(SIGPIPE, SIG_IGN)
+        SignalStop.prepare()  // before the flow can start a child or create a file
         SystemIO.enlargePipeBuffer(SystemIO.standardInput)
         SystemIO.enlargePipeBuffer(SystemIO.standardOutput)
         let latch = StopLatch()

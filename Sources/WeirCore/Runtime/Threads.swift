@@ -170,6 +170,14 @@ package enum SignalStop {
         return value == 0 ? nil : value
     }
 
+    /// Takes over SIGINT, SIGTERM and SIGHUP now, before any work starts: a signal that
+    /// arrives before ``onSignal(_:)`` ends the process at once (temporary paths removed,
+    /// children killed). Without it a child could be started first, and a stage started as a
+    /// background job of a script (SIGINT ignored) would not yet be listening.
+    package static func prepare() {
+        install()
+    }
+
     /// Calls `stop` (once, from a watcher thread) when a terminating signal arrives.
     package static func onSignal(_ stop: @escaping @Sendable (Int32) -> Void) {
         install()
