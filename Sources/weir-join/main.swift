@@ -284,7 +284,7 @@ struct JoinRecord: RecordTransform {
                     try ObjectEditing.appendSettingField(field, to: null, in: record, into: &output, scratch: &scratch)
                 }
             } else {
-                output.append(contentsOf: record)
+                JSONCompactor.appendValidated(record, into: &output)  // validated by the parse above
             }
             output.append(0x0A)
             return 1

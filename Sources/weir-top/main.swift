@@ -75,7 +75,7 @@ struct Top: RecordTransform {
         groupText.removeAll(keepingCapacity: true)
         if let group { GroupingKey.write(try group.singleOutput(of: value, at: position, option: "--group"), into: &groupText) }
         compacted.removeAll(keepingCapacity: true)
-        try RecordDecoding.compact(record, into: &compacted)
+        JSONCompactor.appendValidated(record, into: &compacted)  // validated by the parse above
         compacted.withUnsafeBytes { record in
             groupText.withUnsafeBytes { group in
                 _ = keeper.offer(keyValue, at: InputOrder(position), group: group, record: record)

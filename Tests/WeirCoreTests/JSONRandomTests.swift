@@ -42,6 +42,30 @@ import Testing
         }
     }
 
+    /// The trusted compaction (for text a parse has validated) equals the validating one, on
+    /// pretty-printed text, text with tabs, CRs and surrounding whitespace, and strings full of
+    /// spaces, quotes and backslashes.
+    @Test func compactingValidatedTextEqualsTheValidatingCompactor() {
+        var random = JSONSeededGenerator(seed: 11)
+        for round in 0..<Self.valueCount {
+            let value = JSONFixtures.randomValue(&random)
+            let compact = JSONFixtures.compactText(value)
+            var pretty: [UInt8] = []
+            compact.withUnsafeBytes { JSONPrettyPrinter.format($0, indent: round % 5, into: &pretty) }
+            let spaced = Array(" \t\r\n".utf8) + pretty.map { $0 == 0x0A && round % 2 == 0 ? 0x09 : $0 } + Array("\r\n ".utf8)
+            for text in [compact, pretty, spaced] {
+                var output: [UInt8] = Array("x".utf8)  // appends after what is there
+                text.withUnsafeBytes { JSONCompactor.appendValidated($0, into: &output) }
+                #expect(output == Array("x".utf8) + compact, "\(String(decoding: text, as: UTF8.self))")
+            }
+        }
+        for text in [#"{"a b":"\\\"  \\","c" : [ 1 , "\\" ] }"#, #"  "  "  "#, "[]", #"{"\u0022 x":" \" "}"#] {
+            var output: [UInt8] = []
+            Array(text.utf8).withUnsafeBytes { JSONCompactor.appendValidated($0, into: &output) }
+            #expect(compactBytes(Array(text.utf8)) == .success(output), "\(text)")
+        }
+    }
+
     /// Random byte changes, insertions, deletions and truncations of valid texts.
     static func mutate(_ text: [UInt8], _ random: inout JSONSeededGenerator) -> [UInt8] {
         var bytes = text

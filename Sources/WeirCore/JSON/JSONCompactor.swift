@@ -40,6 +40,34 @@ package enum JSONCompactor {
         }
     }
 
+    /// Appends the compact form of a text that has already been validated (by ``JSONParser``,
+    /// whose partial parse validates what it skips): drops the whitespace outside strings and
+    /// checks nothing else, so a stage that parses a record for its key does not validate it twice.
+    /// Runs without whitespace are copied whole.
+    package static func appendValidated(_ text: UnsafeRawBufferPointer, into output: inout [UInt8]) {
+        guard let base = text.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+        let count = text.count
+        var runStart = 0
+        var index = 0
+        while index < count {
+            let byte = base[index]
+            if byte == UInt8(ascii: "\"") {
+                // Inside a string: to the closing quote, stepping over escaped characters.
+                index &+= 1
+                while index < count {
+                    let inner = base[index]
+                    if inner == UInt8(ascii: "\"") { break }
+                    index &+= inner == UInt8(ascii: "\\") ? 2 : 1
+                }
+            } else if byte <= 0x20 {  // a validated text has only space, tab, CR and LF here
+                if index > runStart { output.append(contentsOf: UnsafeRawBufferPointer(start: base + runStart, count: index &- runStart)) }
+                runStart = index &+ 1
+            }
+            index &+= 1
+        }
+        if count > runStart { output.append(contentsOf: UnsafeRawBufferPointer(start: base + runStart, count: count &- runStart)) }
+    }
+
     /// Validates one JSON text (surrounding whitespace allowed) without building anything.
     package static func validate(_ text: UnsafeRawBufferPointer, maxDepth: Int = JSONParser.defaultMaxDepth) throws(JSONError) {
         var validator = JSONValidator(base: JSONScan.base(of: text), count: text.count, position: 0, maxDepth: maxDepth)

@@ -419,12 +419,12 @@ package struct JSONParser: ~Copyable {
             position &+= 1
             return .object(object)
         }
-        let table = tree.keyTable
         while true {
-            // The key is matched against the tree's keys as bytes: a skipped key costs no String.
-            let match = try matchKeyAndColon(table)
-            if let (key, subtree) = match {
-                object[key] = subtree.isWhole ? try parseValue() : try parseValue(keeping: subtree)
+            // The key is matched against the tree's keys as bytes: a skipped key costs no String,
+            // and a kept one neither copies its subtree (a position in the table, not a pair).
+            if let index = try matchKeyAndColon(tree.keyTable) {
+                object[tree.keyTable.names[index]] = tree.keyTable.subtrees[index].isWhole
+                    ? try parseValue() : try parseValue(keeping: tree.keyTable.subtrees[index])
             } else {
                 try skipValue()
             }
@@ -433,26 +433,24 @@ package struct JSONParser: ~Copyable {
         return .object(object)
     }
 
-    /// Parses `"key" :` and the whitespace after it; returns the tree's entry for the key, if any.
+    /// Parses `"key" :` and the whitespace after it; returns the position of the key in the tree's table, if it is there.
     ///
     /// Keys are compared byte for byte with the tree's (after decoding escapes), so
     /// canonically equivalent spellings stay different keys, as in jq.
     @inline(__always)
-    private mutating func matchKeyAndColon(_ table: borrowing JSONPathTree.KeyTable) throws(JSONError) -> (String, JSONPathTree)? {
+    private mutating func matchKeyAndColon(_ table: borrowing JSONPathTree.KeyTable) throws(JSONError) -> Int? {
         guard position < count, base[position] == UInt8(ascii: "\"") else {
             throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedKey)
         }
         let start = position &+ 1
         let hasEscapes = try JSONScan.scanString(base, count, &position)
         let end = position &- 1
-        var match: (String, JSONPathTree)? = nil
+        let match: Int?
         if hasEscapes {
             decodeEscapedString(from: start, to: end)
-            if let index = unescaped.withUnsafeBufferPointer({ table.index(of: $0.baseAddress ?? JSONScan.emptyBase, length: $0.count) }) {
-                match = (table.names[index], table.subtrees[index])
-            }
-        } else if let index = table.index(of: base + start, length: end &- start) {
-            match = (table.names[index], table.subtrees[index])
+            match = unescaped.withUnsafeBufferPointer { table.index(of: $0.baseAddress ?? JSONScan.emptyBase, length: $0.count) }
+        } else {
+            match = table.index(of: base + start, length: end &- start)
         }
         JSONScan.skipWhitespace(base, count, &position)
         guard position < count, base[position] == UInt8(ascii: ":") else {

@@ -650,12 +650,33 @@ private final class ExactQuantileAccumulator: Accumulator {
         isSorted = false
     }
     /// Ascending by value; equal values by their text, so the order is the same however they arrived.
+    ///
+    /// Positions are sorted by double first (rounding is monotone, so different doubles are
+    /// different values in the same order), and only runs of equal doubles, usually one repeated
+    /// literal, by exact value and text: no string is touched for most comparisons.
     private func sort() {
         guard !isSorted else { return }
-        numbers.sort { a, b in
-            let order = JSONNumber.compare(a, b)
-            return order != 0 ? order < 0 : a.text.utf8.lexicographicallyPrecedes(b.text.utf8)
+        var order = Array(numbers.indices)
+        numbers.withUnsafeBufferPointer { items in
+            order.sort { items[$0].double < items[$1].double }
+            var start = 0
+            while start < order.count {
+                let double = items[order[start]].double
+                var end = start + 1
+                while end < order.count, items[order[end]].double == double { end += 1 }
+                if end - start > 1 {
+                    let first = items[order[start]].text
+                    if order[(start + 1)..<end].contains(where: { items[$0].text != first }) {
+                        order[start..<end].sort { a, b in
+                            let exact = JSONNumber.compare(items[a], items[b])
+                            return exact != 0 ? exact < 0 : items[a].text.utf8.lexicographicallyPrecedes(items[b].text.utf8)
+                        }
+                    }
+                }
+                start = end
+            }
         }
+        numbers = order.map { numbers[$0] }
         isSorted = true
     }
     func result() -> JSONValue {
@@ -725,7 +746,8 @@ final class StatsGroup {
 /// `--max-collect` values for `collect`), not with the records.
 package struct GroupedAggregation {
     package let configuration: StatsConfiguration
-    private var index: [[UInt8]: Int] = [:]
+    /// The group keys (``GroupingKey`` text); a key's ordinal is its group's position in `groups`.
+    private var index = DistinctKeySet(mode: .exact)
     private var groups: [StatsGroup] = []
     private var keyScratch: [UInt8] = []
     private var keyValues: [JSONValue] = []
@@ -742,13 +764,14 @@ package struct GroupedAggregation {
 
     /// Approximate bytes of state held: keys, accumulators and their contents.
     package var stateBytes: Int {
-        keyBytes + groups.reduce(0) { total, group in
+        index.memoryBytes + keyBytes + groups.reduce(0) { total, group in
             total + 64 + group.accumulators.reduce(0) { $0 + 48 + $1.heapBytes }
         }
     }
 
     private mutating func group(at order: InputOrder) -> StatsGroup {
-        if let found = index[keyScratch] {
+        let (found, inserted) = keyScratch.withUnsafeBytes { index.insert($0) }
+        if !inserted {
             let group = groups[found]
             if order < group.firstSeen { group.firstSeen = order }
             return group
@@ -759,13 +782,13 @@ package struct GroupedAggregation {
             GroupingKey.write(value, into: &part)
             parts.append(part)
         }
-        return insertGroup(StatsGroup(keyParts: parts, firstSeen: order, accumulators: (0..<configuration.aggregates.count).map(configuration.makeAccumulator)))
+        return appendGroup(StatsGroup(keyParts: parts, firstSeen: order, accumulators: (0..<configuration.aggregates.count).map(configuration.makeAccumulator)))
     }
 
-    private mutating func insertGroup(_ group: StatsGroup) -> StatsGroup {
-        index[keyScratch] = groups.count
+    /// Adds the group whose key was just inserted into `index` (so its ordinal is `groups.count`).
+    private mutating func appendGroup(_ group: StatsGroup) -> StatsGroup {
         groups.append(group)
-        keyBytes += keyScratch.count * 2 + 64
+        keyBytes += keyScratch.count + 64
         return group
     }
 
@@ -890,12 +913,13 @@ package struct GroupedAggregation {
                 }
                 keyScratch.append(UInt8(ascii: "]"))
             }
-            if let found = index[keyScratch] {
+            let (found, inserted) = keyScratch.withUnsafeBytes { index.insert($0) }
+            if !inserted {
                 let mine = groups[found]
                 mine.firstSeen = min(mine.firstSeen, group.firstSeen)
                 for (accumulator, theirs) in zip(mine.accumulators, group.accumulators) { accumulator.merge(theirs) }
             } else {
-                _ = insertGroup(group)
+                _ = appendGroup(group)
             }
         }
     }

@@ -53,7 +53,6 @@ package enum GroupingKey {
 /// file and line).
 package struct KeyedRecordTransform: RecordTransform {
     private let key: Program?
-    private var scratch: [UInt8] = []
 
     /// Records with `key`'s value in front, or plain compacted records when `key` is nil.
     package init(key: Program?) {
@@ -66,9 +65,8 @@ package struct KeyedRecordTransform: RecordTransform {
             output.append(0x0A)
             return 1
         }
-        scratch.removeAll(keepingCapacity: true)
-        try RecordDecoding.compact(record, into: &scratch)
-        let value = try scratch.withBytes { (compact) throws(RecordError) in try RecordDecoding.parse(compact, keeping: key.inputPaths) }
+        // The partial parse validates the whole record, so compacting it checks nothing again.
+        let value = try RecordDecoding.parse(record, keeping: key.inputPaths)
         var keyValue: JSONValue? = nil
         var outputs = 0
         do {
@@ -84,7 +82,7 @@ package struct KeyedRecordTransform: RecordTransform {
         }
         GroupingKey.write(keyValue, into: &output)
         output.append(0x09)
-        output.append(contentsOf: scratch)
+        JSONCompactor.appendValidated(record, into: &output)
         output.append(0x0A)
         return 1
     }
