@@ -108,6 +108,34 @@ package final class Program: @unchecked Sendable {
         }
     }
 
+    /// The program's output when it always has exactly one (`.id`, `.store.city`, `.id % 10`:
+    /// most keys), computed without an output callback; nil for any other program, which the
+    /// caller then runs with ``evaluate(_:context:emit:)``.
+    package func singleValue(_ input: JSONValue, context: EvaluationContext) throws -> JSONValue? {
+        guard root.isSingle else { return nil }
+        do {
+            return try root.single(input, environment(context))
+        } catch let error as PassThroughError {
+            throw error.inner
+        } catch is BreakSignal {
+            throw EvaluationError("break")
+        }
+    }
+
+    /// The first output of the program, nil when it has none; the rest is not computed.
+    package func firstOutput(_ input: JSONValue, context: EvaluationContext) throws -> JSONValue? {
+        if root.isSingle { return try singleValue(input, context: context) }
+        var first: JSONValue? = nil
+        do {
+            try evaluate(input, context: context) { output in
+                first = output
+                throw StopSignal()
+            }
+        } catch is StopSignal {
+        }
+        return first
+    }
+
     /// True when the program yields at least one truthy output (stops at the first one).
     package func isSatisfied(by input: JSONValue, context: EvaluationContext) throws -> Bool {
         if root.isSingle { return try root.single(input, environment(context)).isTruthy }

@@ -105,14 +105,9 @@ let format: LookupFormat = options.value("with-format") != nil ? invocation.choi
 
 /// The first output of `program` on `value`, nil when it yields nothing or null: a key that matches nothing.
 func firstKey(_ program: Program, _ value: JSONValue, _ position: RecordPosition) throws(RecordError) -> JSONValue? {
-    struct FirstOutput: Error {}
-    var key: JSONValue? = nil
+    let key: JSONValue?
     do {
-        try program.evaluate(value, context: evaluationContext(position)) { output in
-            key = output
-            throw FirstOutput()
-        }
-    } catch is FirstOutput {
+        key = try program.firstOutput(value, context: evaluationContext(position))
     } catch {
         throw recordError(error)
     }

@@ -5,7 +5,7 @@ import Testing
 @Suite struct JoinTableTests {
     static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
-    static func add(_ table: inout JoinTable, _ record: String, key: String?) {
+    static func add(_ table: JoinTable, _ record: String, key: String?) {
         let recordBytes = bytes(record)
         recordBytes.withUnsafeBytes { recordBuffer in
             if let key {
@@ -31,12 +31,12 @@ import Testing
 
     @Test("records are found by key bytes, duplicates in the order added, unkeyed ones never")
     func findsByKey() {
-        var table = JoinTable()
-        Self.add(&table, "{\"a\":1}", key: "1")
-        Self.add(&table, "{\"a\":2}", key: "\"x\"")
-        Self.add(&table, "{\"a\":3}", key: "1")
-        Self.add(&table, "{\"a\":4}", key: nil)
-        Self.add(&table, "{\"a\":5}", key: "1")
+        let table = JoinTable()
+        Self.add(table, "{\"a\":1}", key: "1")
+        Self.add(table, "{\"a\":2}", key: "\"x\"")
+        Self.add(table, "{\"a\":3}", key: "1")
+        Self.add(table, "{\"a\":4}", key: nil)
+        Self.add(table, "{\"a\":5}", key: "1")
         #expect(table.recordCount == 5)
         #expect(table.keyCount == 2)
         #expect(table.unkeyedCount == 1)
@@ -51,8 +51,8 @@ import Testing
 
     @Test("100,000 keys survive the table's growth, and keys that share a prefix stay apart")
     func manyKeys() {
-        var table = JoinTable()
-        for index in 0..<100_000 { Self.add(&table, "{\"n\":\(index)}", key: "\"key-\(index)\"") }
+        let table = JoinTable()
+        for index in 0..<100_000 { Self.add(table, "{\"n\":\(index)}", key: "\"key-\(index)\"") }
         #expect(table.keyCount == 100_000)
         for index in [0, 1, 9, 10, 99_999, 54_321] {
             #expect(Self.matches(table, "\"key-\(index)\"") == ["{\"n\":\(index)}"])
@@ -129,5 +129,12 @@ import Testing
         #expect(members.map { String(decoding: text[$0.key], as: UTF8.self) } == [#""a""#, #""c""#])
         #expect(members.map { String(decoding: text[$0.value], as: UTF8.self) } == [#"[1,{"b":"}"}]"#, "true"])
         #expect(Self.bytes("[]").withUnsafeBytes { ObjectEditing.scanMembers(of: $0, into: &members) } == nil)
+        // String values with escaped quotes and runs of backslashes before a quote.
+        for (value, tail) in [(#""a\"b,}""#, "1"), (#""\\""#, "2"), (#""x\\\"y\\""#, "3"), (#""""#, "4"), (#""\\\\\"}""#, "5")] {
+            let object = Self.bytes(#"{"v":"# + value + #","w":"# + tail + "}")
+            let found = object.withUnsafeBytes { ObjectEditing.scanMembers(of: $0, into: &members) }
+            #expect(found?.close == object.count - 1, "\(value)")
+            #expect(members.map { String(decoding: object[$0.value], as: UTF8.self) } == [value, tail], "\(value)")
+        }
     }
 }

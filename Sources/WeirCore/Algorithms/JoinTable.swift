@@ -13,9 +13,10 @@ import Glibc
 /// Memory for n records of b bytes each and k distinct keys of c bytes: n·(b + 16) +
 /// k·(c + 20) + 8·(slots ≥ 2k) bytes, about what the records take as compact text. Keys
 /// are compared as bytes, so the caller writes them canonically (``GroupingKey`` text for
-/// jq's `==`). Built once, then shared read-only by every worker (it is a value: copying it
-/// copies no bytes).
-package struct JoinTable: Sendable {
+/// jq's `==`). Built once, by one task, then shared read-only by every worker: a class, so a
+/// worker holds one reference (a struct of eleven arrays retained each of them on every copy,
+/// and a copy was made for each record).
+package final class JoinTable: @unchecked Sendable {
     private var recordBytes: [UInt8] = []
     /// The end of record i in `recordBytes` (it starts where record i - 1 ends).
     private var recordEnds: [Int] = []
@@ -53,7 +54,7 @@ package struct JoinTable: Sendable {
     /// Adds a record (its bytes as they are to be written) under `key`, or under no key
     /// (nil: held, never matched). Returns false when the table is full (``maxRecords``).
     @discardableResult
-    package mutating func add(_ record: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer?) -> Bool {
+    package func add(_ record: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer?) -> Bool {
         guard recordEnds.count < Self.maxRecords else { return false }
         let index = Int32(recordEnds.count)
         recordBytes.append(contentsOf: record)
@@ -149,7 +150,7 @@ package struct JoinTable: Sendable {
     }
 
     /// Doubles the slots and re-places every key.
-    private mutating func grow() {
+    private func grow() {
         let count = slots.count * 2
         let mask = count - 1
         var grown = [Int32](repeating: 0, count: count)

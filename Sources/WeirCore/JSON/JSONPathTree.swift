@@ -28,8 +28,10 @@ package struct JSONPathTree: Sendable, Equatable {
     private(set) var keyTable: KeyTable
 
     /// The children's keys as one run of UTF-8 bytes, so the parser matches a key without
-    /// making a `String` of it (``JSONParser/parse(_:keeping:maxDepth:)``).
-    struct KeyTable: Sendable {
+    /// making a `String` of it (``JSONParser/parse(_:keeping:maxDepth:)``). A class, built once
+    /// per change and never mutated, so copying a tree (the parser does, per kept key) retains
+    /// one reference instead of four arrays.
+    final class KeyTable: Sendable {
         /// The keys, in table order.
         let names: [String]
         /// The subtree of each key.

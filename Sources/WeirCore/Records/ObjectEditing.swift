@@ -87,6 +87,23 @@ package enum ObjectEditing {
             }
             return escaped
         }
+        /// `skipString` for a value (whose escapes do not matter): memchr to each quote, which
+        /// closes the string unless an odd run of backslashes comes before it.
+        func skipStringValue() {
+            guard let base = object.baseAddress else { return }
+            position += 1
+            while position < count {
+                guard let found = memchr(base + position, Int32(UInt8(ascii: "\"")), count - position) else {
+                    position = count
+                    return
+                }
+                let quote = base.distance(to: UnsafeRawPointer(found))
+                var backslashes = 0
+                while quote - backslashes - 1 >= position, object[quote - backslashes - 1] == UInt8(ascii: "\\") { backslashes += 1 }
+                position = quote + 1
+                if backslashes % 2 == 0 { return }
+            }
+        }
         skipWhitespace()
         guard position < count, object[position] == UInt8(ascii: "{") else { return nil }
         position += 1
@@ -109,7 +126,7 @@ package enum ObjectEditing {
             while position < count {
                 let byte = object[position]
                 if byte == UInt8(ascii: "\"") {
-                    _ = skipString()
+                    skipStringValue()
                     continue
                 }
                 if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {

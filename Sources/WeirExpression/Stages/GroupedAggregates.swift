@@ -802,6 +802,10 @@ package struct GroupedAggregation {
         for index in configuration.keyPrograms.indices {
             var outputs = 0
             do {
+                if let single = try configuration.keyPrograms[index].singleValue(record, context: context) {
+                    keyValues.append(single)
+                    continue
+                }
                 try configuration.keyPrograms[index].evaluate(record, context: context) { result in
                     outputs += 1
                     if outputs == 1 { keyValues.append(result) }
@@ -817,7 +821,11 @@ package struct GroupedAggregation {
         for index in values.indices {
             values[index].removeAll(keepingCapacity: true)
             do {
-                try configuration.expressionPrograms[index].evaluate(record, context: context) { values[index].append($0) }
+                if let single = try configuration.expressionPrograms[index].singleValue(record, context: context) {
+                    values[index].append(single)
+                } else {
+                    try configuration.expressionPrograms[index].evaluate(record, context: context) { values[index].append($0) }
+                }
             } catch {
                 throw recordError(error)
             }

@@ -67,19 +67,7 @@ package struct KeyedRecordTransform: RecordTransform {
         }
         // The partial parse validates the whole record, so compacting it checks nothing again.
         let value = try RecordDecoding.parse(record, keeping: key.inputPaths)
-        var keyValue: JSONValue? = nil
-        var outputs = 0
-        do {
-            try key.evaluate(value, context: evaluationContext(position)) { result in
-                outputs += 1
-                if outputs == 1 { keyValue = result }
-            }
-        } catch {
-            throw recordError(error)
-        }
-        guard outputs == 1, let keyValue else {
-            throw RecordError(outputs == 0 ? "the --by expression yielded no value" : "the --by expression yielded \(outputs) values, not one")
-        }
+        let keyValue = try key.singleOutput(of: value, at: position, option: "--by")
         GroupingKey.write(keyValue, into: &output)
         output.append(0x09)
         JSONCompactor.appendValidated(record, into: &output)
@@ -95,6 +83,7 @@ extension Program {
         var first: JSONValue? = nil
         var outputs = 0
         do {
+            if let single = try singleValue(value, context: evaluationContext(position)) { return single }
             try evaluate(value, context: evaluationContext(position)) { result in
                 outputs += 1
                 if outputs == 1 { first = result }
