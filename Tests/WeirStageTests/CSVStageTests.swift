@@ -182,6 +182,43 @@ import WeirTestSupport
         #expect(early.stderr == "weir-to-csv: skipped 1 bad record\n")
     }
 
+    /// `--new-keys append -o F` spills rows to a hidden file beside F: no run leaves it behind,
+    /// whether it succeeds, fails on a bad record, fails on an unreadable input, or is
+    /// interrupted while the rows are spilled.
+    @Test(arguments: ["ok", "bad record", "missing input", "SIGINT", "SIGTERM"])
+    func spillFileNeverSurvives(ending: String) throws {
+        let dir = try StageHarness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let records = #"printf '{"a":1}\n{"a":2,"b":3}\n'"#
+        let command: String
+        switch ending {
+        case "ok": command = "\(records) | weir-to-csv --new-keys append -o F; echo \"status $?\""
+        case "bad record": command = #"printf '{"a":1}\n{"a":2,"b":3}\n{"a":\n{"a":4}\n'"# + " | weir-to-csv --new-keys append -o F; echo \"status $?\""
+        case "missing input": command = "\(records) > in.ndjson; weir-to-csv --new-keys append -o F in.ndjson no-such.ndjson; echo \"status $?\""
+        default:
+            // Rows are spilled, then the input (a FIFO held open here) stays open until the signal comes.
+            command = """
+                mkfifo in
+                weir-to-csv --new-keys append -o F < in 2>/dev/null &
+                pid=$!
+                exec 3> in
+                \(records) >&3
+                for i in $(seq 1 100); do ls -a | grep -q weir-rows && break; sleep 0.1; done
+                sleep 0.3
+                kill -\(ending == "SIGINT" ? "INT" : "TERM") $pid
+                wait $pid
+                echo "status $?"
+                exec 3>&-
+                rm in
+                """
+        }
+        let result = try StageHarness.shell("cd '\(dir.path)' || exit 1\n\(command) 2>/dev/null\nls -a", input: "")
+        let expectedStatus = ["ok": "status 0", "SIGINT": "status 130", "SIGTERM": "status 143"][ending] ?? "status 1"
+        #expect(result.lines.first == expectedStatus, "\(ending): \(result.text)")
+        #expect(!result.text.contains("weir-rows"), "\(ending): \(result.text)")
+        #expect(result.text.contains("\nF\n") == (ending == "ok"), "\(ending): \(result.text)")
+    }
+
     @Test func toCSVThenFromCSVKeepsValues() throws {
         let records = """
             {"id":13911860366432393,"zip":"00742","price":1.10,"name":"Ann \\"A\\", B.","note":"two\\nlines","e":""}

@@ -312,6 +312,17 @@ package struct CSVTableSink: OutputSink {
         state.buffer.removeAll()
     }
 
+    /// Removes the spill file of a run that failed or was stopped (before or after the rewrite).
+    package mutating func abandon() {
+        guard let spillPath = state.spillPath else { return }
+        if state.spill >= 0 {
+            SystemIO.closeQuietly(state.spill)
+            state.spill = -1
+        }
+        SystemIO.unlinkQuietly(spillPath)
+        CleanupOnSignal.unregister(spillPath)
+    }
+
     /// Writes the rewritten file, or the header alone when no record came.
     package mutating func finish(_ target: OutputTarget) throws(IOError) {
         if state.spill >= 0 {
@@ -331,7 +342,10 @@ package struct CSVTableSink: OutputSink {
         let spillPath = state.spillPath!
         try SystemIO.close(state.spill, name: spillPath)
         state.spill = -1
-        defer { SystemIO.unlinkQuietly(spillPath) }
+        defer {
+            SystemIO.unlinkQuietly(spillPath)
+            CleanupOnSignal.unregister(spillPath)
+        }
         let options = state.options
         let columns = state.writer.columns
         let fieldWriter = CSVFieldWriter(dialect: options.dialect, quoteAll: options.quoteAll, crlf: options.crlf)

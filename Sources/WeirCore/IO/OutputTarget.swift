@@ -145,6 +145,8 @@ package final class OutputTarget {
 package enum CleanupOnSignal {
     /// Registers a path to remove if a terminating signal ends the process.
     package static func register(_ path: String) { SignalStop.register(path) }
+    /// Forgets a registered path (it was removed).
+    package static func unregister(_ path: String) { SignalStop.unregister(path) }
 }
 
 extension SystemIO {
