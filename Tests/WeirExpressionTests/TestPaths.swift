@@ -20,15 +20,6 @@ enum TestPaths {
 
     /// The `.test` files in a directory, sorted.
     static func testFiles(in directory: String) -> [String] {
-        guard let handle = opendir(directory) else { return [] }
-        defer { closedir(handle) }
-        var names: [String] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name.hasSuffix(".test") { names.append(directory + "/" + name) }
-        }
-        return names.sorted()
+        (TestData.entries(in: directory) ?? []).filter { $0.hasSuffix(".test") }.map { directory + "/" + $0 }
     }
 }

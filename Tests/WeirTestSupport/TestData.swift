@@ -41,15 +41,21 @@ package enum TestData {
 
     /// True when the suite folder `suite` exists and is not empty.
     package static func has(_ suite: String) -> Bool {
-        guard let handle = opendir(path(suite)) else { return false }
+        !(entries(in: path(suite)) ?? []).isEmpty
+    }
+
+    /// The names in a directory (without `.` and `..`), sorted; nil when it cannot be read.
+    package static func entries(in directory: String) -> [String]? {
+        guard let handle = opendir(directory) else { return nil }
         defer { closedir(handle) }
+        var names: [String] = []
         while let entry = readdir(handle) {
             let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
                 pointer.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
             }
-            if name != "." && name != ".." { return true }
+            if name != "." && name != ".." { names.append(name) }
         }
-        return false
+        return names.sorted()
     }
 
     /// The reason printed for a test skipped because `suite` is absent.
