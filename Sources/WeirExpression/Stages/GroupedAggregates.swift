@@ -211,7 +211,7 @@ package struct InputOrder: Comparable, Sendable {
 }
 
 /// Everything `weir-stats` was asked for, shared by every worker.
-package final class StatsConfiguration: @unchecked Sendable {
+package final class StatsConfiguration: Sendable {
     /// The `--by` keys.
     package let keys: [GroupKeySpec]
     /// The aggregates, in output order.
@@ -237,12 +237,6 @@ package final class StatsConfiguration: @unchecked Sendable {
     let slotModes: [SlotMode]
     /// The expressions whose values must be numbers (or null), with the aggregate to name in the error.
     let numberChecks: [(expression: Int, aggregate: Int)]
-    /// The `--by` programs and ``expressions`` in memory of their own, never written after
-    /// `init` (so `@unchecked Sendable` holds): evaluating one per record borrows it in place,
-    /// where reading an Array element copies the Program (a retain and a release of each of its
-    /// parts, a quarter of weir-stats' time).
-    let keyPrograms: UnsafeMutableBufferPointer<Program>
-    let expressionPrograms: UnsafeMutableBufferPointer<Program>
 
     package init(keys: [GroupKeySpec], aggregates: [AggregateSpec], skipsNonNumbers: Bool, approximateQuantiles: Bool, maxCollect: Int) throws(UsageError) {
         self.keys = keys
@@ -287,20 +281,11 @@ package final class StatsConfiguration: @unchecked Sendable {
             if let expression = index[slot], !checks.contains(where: { $0.expression == expression }) { checks.append((expression, slot)) }
         }
         numberChecks = checks
-        keyPrograms = .allocate(capacity: keys.count)
-        _ = keyPrograms.initialize(from: keys.map(\.program))
-        expressionPrograms = .allocate(capacity: programs.count)
-        _ = expressionPrograms.initialize(from: programs)
         signature = .object(JSONObject([
             ("by", .array(keys.map { .string($0.source) })),
             ("aggs", .array(aggregates.map { .string($0.signature) })),
             ("approx", .bool(approximateQuantiles)),
         ]))
-    }
-
-    deinit {
-        keyPrograms.deinitialize().deallocate()
-        expressionPrograms.deinitialize().deallocate()
     }
 
     /// A fresh accumulator for aggregate `index`.
@@ -799,14 +784,14 @@ package struct GroupedAggregation {
         let configuration = self.configuration
         let context = evaluationContext(position)
         keyValues.removeAll(keepingCapacity: true)
-        for index in configuration.keyPrograms.indices {
+        for index in configuration.keys.indices {
             var outputs = 0
             do {
-                if let single = try configuration.keyPrograms[index].singleValue(record, context: context) {
+                if let single = try configuration.keys[index].program.singleValue(record, context: context) {
                     keyValues.append(single)
                     continue
                 }
-                try configuration.keyPrograms[index].evaluate(record, context: context) { result in
+                try configuration.keys[index].program.evaluate(record, context: context) { result in
                     outputs += 1
                     if outputs == 1 { keyValues.append(result) }
                 }
@@ -821,10 +806,10 @@ package struct GroupedAggregation {
         for index in values.indices {
             values[index].removeAll(keepingCapacity: true)
             do {
-                if let single = try configuration.expressionPrograms[index].singleValue(record, context: context) {
+                if let single = try configuration.expressions[index].singleValue(record, context: context) {
                     values[index].append(single)
                 } else {
-                    try configuration.expressionPrograms[index].evaluate(record, context: context) { values[index].append($0) }
+                    try configuration.expressions[index].evaluate(record, context: context) { values[index].append($0) }
                 }
             } catch {
                 throw recordError(error)
