@@ -75,7 +75,8 @@ extension Builtins {
             "reverse/0": .unary { value in
                 // jq 1.8: `[.[length - 1 - range(0; length)]]`.
                 if case .array(let array) = value { return .array(array.reversed()) }
-                guard case .number(let count) = try ValueOperations.length(value), count.double > 0 else { return .array([]) }
+                // (`range(0; nan)` never ends in jq, so NaN fails on its first index as any other number.)
+                guard case .number(let count) = try ValueOperations.length(value), count.double > 0 || count.double.isNaN else { return .array([]) }
                 return .array([try ValueOperations.index(value, .number(count.double - 1))])
             },
         ]

@@ -51,7 +51,7 @@ extension Builtins {
                 switch (value, arguments[0]) {
                 case (.object(let object), .string(let key)): return .bool(object[key] != nil)
                 case (.array(let array), .number(let number)): return .bool(number.double >= 0 && number.double < Double(array.count))
-                case (.null, .string), (.null, .number): return .bool(false)
+                case (.null, _): return .bool(false)  // jq 1.8: null has no key of any kind
                 default:
                     throw EvaluationError("Cannot check whether \(value.typeName) has a \(arguments[0].typeName) key")
                 }
@@ -183,25 +183,35 @@ extension Builtins {
         return .string(ValueText.json(value))
     }
 
-    /// jq's `contains`.
+    /// jq's `contains`: `a` and `b` must be of one kind (`true` and `false` are two kinds, as in
+    /// jq); inside objects and arrays, values of different kinds just do not contain each other.
     static func contains(_ a: JSONValue, _ b: JSONValue) throws -> Bool {
+        guard containmentKind(a) == containmentKind(b) else {
+            throw EvaluationError("\(ValueOperations.describe(a)) and \(ValueOperations.describe(b)) cannot have their containment checked")
+        }
+        return deepContains(a, b)
+    }
+
+    private static func deepContains(_ a: JSONValue, _ b: JSONValue) -> Bool {
         switch (a, b) {
         case (.object(let x), .object(let y)):
             for (key, value) in y {
-                guard let mine = x[key], try contains(mine, value) else { return false }
+                guard let mine = x[key], deepContains(mine, value) else { return false }
             }
             return true
         case (.array(let x), .array(let y)):
-            for needle in y where !(try x.contains { try contains($0, needle) }) { return false }
-            return true
+            return y.allSatisfy { needle in x.contains { deepContains($0, needle) } }
         case (.string(let x), .string(let y)):
             return y.isEmpty || x.utf8.count >= y.utf8.count && Array(x.utf8).firstRange(of: Array(y.utf8)) != nil
         default:
-            guard a.typeName == b.typeName else {
-                throw EvaluationError("\(ValueOperations.describe(a)) and \(ValueOperations.describe(b)) cannot have their containment checked")
-            }
-            return ValueOrder.equal(a, b)
+            return containmentKind(a) == containmentKind(b) && ValueOrder.equal(a, b)
         }
+    }
+
+    /// jq's value kinds, where `true` and `false` differ.
+    private static func containmentKind(_ value: JSONValue) -> String {
+        if case .bool(let flag) = value { return flag ? "true" : "false" }
+        return value.typeName
     }
 }
 

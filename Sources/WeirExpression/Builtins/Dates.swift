@@ -30,7 +30,9 @@ extension Builtins {
                     format.withCString { formatPointer in parseTime(textPointer, formatPointer, &time) }
                 }
                 guard let end, end.pointee == 0 else {
-                    throw EvaluationError("date \"\(text)\" does not match format \"\(format)\"")
+                    // jq reads both as C strings, so its message stops at a NUL too.
+                    let shown = text.split(separator: "\0", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+                    throw EvaluationError("date \"\(shown)\" does not match format \"\(format)\"")
                 }
                 var normalized = time
                 _ = timegm(&normalized)
@@ -111,6 +113,10 @@ enum Dates {
             var copy = time
             var seconds = timegm(&copy)
             localtime_r(&seconds, &time)
+        } else {
+            // As jq 1.8: the fields are normalized first (`[2024,13,40]` is 2025-03-12, and the
+            // weekday and day of the year are recomputed).
+            _ = timegm(&time)
         }
         var buffer = [CChar](repeating: 0, count: 512)
         let count = formatText.withCString { strftime(&buffer, buffer.count, $0, &time) }

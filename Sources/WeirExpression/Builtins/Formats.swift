@@ -47,6 +47,7 @@ enum Formats {
             case "&": result += "&amp;"
             case "'": result += "&apos;"
             case "\"": result += "&quot;"
+            case "\0": result += "\\0"  // jq writes NUL as `\0` in @html, @csv, @tsv and @sh
             default: result.unicodeScalars.append(character)
             }
         }
@@ -107,10 +108,10 @@ enum Formats {
             case .number(let number): fields.append(number.double.isNaN ? "" : ValueText.text(of: number))  // jq: NaN is an empty field
             case .string(let string):
                 if csv {
-                    fields.append("\"" + string.replacingAll("\"", with: "\"\"") + "\"")
+                    fields.append("\"" + string.replacingAll("\"", with: "\"\"").replacingAll("\0", with: "\\0") + "\"")
                 } else {
                     fields.append(string.replacingAll("\\", with: "\\\\").replacingAll("\t", with: "\\t")
-                        .replacingAll("\n", with: "\\n").replacingAll("\r", with: "\\r"))
+                        .replacingAll("\n", with: "\\n").replacingAll("\r", with: "\\r").replacingAll("\0", with: "\\0"))
                 }
             default:
                 throw EvaluationError("\(ValueOperations.describe(element)) is not valid in a csv row")
@@ -122,7 +123,7 @@ enum Formats {
     private static func shell(_ value: JSONValue) throws -> String {
         func quote(_ element: JSONValue) throws -> String {
             switch element {
-            case .string(let string): return "'" + string.replacingAll("'", with: "'\\''") + "'"
+            case .string(let string): return "'" + string.replacingAll("'", with: "'\\''").replacingAll("\0", with: "\\0") + "'"
             case .array, .object: throw EvaluationError("\(ValueOperations.describe(element)) can not be escaped for shell")
             default: return ValueText.json(element)
             }
@@ -173,7 +174,63 @@ enum Formats {
             if chunk.count > 3 { output.append((chunk[2] & 3) << 6 | chunk[3]) }
             index += 4
         }
-        return String(decoding: output, as: UTF8.self)
+        return lossyText(output)
+    }
+
+    /// Bytes as text the way jq makes a string of bytes that may not be UTF-8 (its
+    /// `jvp_utf8_next`): a bad lead byte or a stray continuation byte is one U+FFFD; a sequence
+    /// cut short by a byte that is not a continuation is one U+FFFD up to that byte; a sequence
+    /// the text ends inside is one U+FFFD for all of it; overlong forms, surrogates and code
+    /// points past U+10FFFF are one U+FFFD each.
+    static func lossyText(_ bytes: [UInt8]) -> String {
+        if let text = String(validating: bytes, as: UTF8.self) { return text }
+        var scalars = String.UnicodeScalarView()
+        var index = 0
+        while index < bytes.count {
+            let first = bytes[index]
+            let length: Int
+            switch first {
+            case 0x00...0x7F: length = 1
+            case 0xC2...0xDF: length = 2
+            case 0xE0...0xEF: length = 3
+            case 0xF0...0xF4: length = 4
+            default: length = 0  // a continuation byte, C0, C1 or F5...FF
+            }
+            if length == 1 {
+                scalars.append(Unicode.Scalar(first))
+                index += 1
+                continue
+            }
+            if length == 0 {
+                scalars.append("\u{FFFD}")
+                index += 1
+                continue
+            }
+            if index + length > bytes.count {
+                scalars.append("\u{FFFD}")
+                index = bytes.count
+                continue
+            }
+            var codePoint = UInt32(first) & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07)
+            var consumed = length
+            for offset in 1..<length {
+                let byte = bytes[index + offset]
+                guard byte & 0xC0 == 0x80 else {
+                    codePoint = UInt32.max
+                    consumed = offset
+                    break
+                }
+                codePoint = codePoint << 6 | UInt32(byte & 0x3F)
+            }
+            let smallest: UInt32 = length == 2 ? 0x80 : length == 3 ? 0x800 : 0x10000
+            if codePoint != UInt32.max, codePoint >= smallest, let scalar = Unicode.Scalar(codePoint) {
+                scalars.append(scalar)
+            } else {
+                scalars.append("\u{FFFD}")
+            }
+            index += consumed
+        }
+        return String(scalars)
     }
 }
 

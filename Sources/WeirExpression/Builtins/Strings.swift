@@ -68,15 +68,16 @@ extension Builtins {
             "ltrim/0": .unary { try trim($0, leading: true, trailing: false) },
             "rtrim/0": .unary { try trim($0, leading: false, trailing: true) },
             "indices/1": .values { value, arguments in try indices(value, arguments[0]) },
+            // jq: `def index($i): indices($i) | .[0];` and `def rindex($i): indices($i) | .[-1:][0];`
             "index/1": .values { value, arguments in
                 let found = try indices(value, arguments[0])
-                guard case .array(let positions) = found else { return found }
-                return positions.first ?? .null
+                if case .array(let positions) = found { return positions.first ?? .null }
+                return try ValueOperations.index(found, .number(0))
             },
             "rindex/1": .values { value, arguments in
                 let found = try indices(value, arguments[0])
-                guard case .array(let positions) = found else { return found }
-                return positions.last ?? .null
+                if case .array(let positions) = found { return positions.last ?? .null }
+                return try ValueOperations.index(try ValueOperations.slice(found, from: .number(-1), to: .null), .number(0))
             },
         ]
     }
@@ -98,8 +99,9 @@ extension Builtins {
 
     /// `indices(x)`: code point offsets of a substring, positions of an element or sub-array.
     static func indices(_ value: JSONValue, _ needle: JSONValue) throws -> JSONValue {
+        // jq: `def indices($i): if type == "array" and ($i|type) == "array" then .[$i] elif type ==
+        // "array" then .[[$i]] elif type == "string" and ($i|type) == "string" then _strindices($i) else .[$i] end;`
         switch (value, needle) {
-        case (.null, _), (_, .null): return .null
         case (.string(let text), .string(let search)):
             guard !search.isEmpty else { return .array([]) }  // jq 1.8: the empty string is found nowhere
             let haystack = Array(text.unicodeScalars), pattern = Array(search.unicodeScalars)

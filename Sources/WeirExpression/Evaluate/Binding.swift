@@ -77,9 +77,9 @@ final class Binder: @unchecked Sendable {
             try done(values)
         case .array(let elements):
             if case .array = value {} else if case .null = value {} else {
-                _ = try ValueOperations.index(value, .number(0))
+                _ = try ValueOperations.index(value, .number(max(elements.count - 1, 0)))
             }
-            try destructureElements(elements[...], 0, value, env, values, done)
+            try destructureElements(elements[...], value, env, values, done)
         case .object(let entries):
             if case .object = value {} else if case .null = value {} else {
                 _ = try ValueOperations.index(value, .string(Self.firstKeyName(entries)))
@@ -96,12 +96,14 @@ final class Binder: @unchecked Sendable {
         }
     }
 
-    private func destructureElements(_ elements: ArraySlice<CompiledPattern>, _ position: Int, _ value: JSONValue, _ env: Environment, _ values: [JSONValue?], _ done: ([JSONValue?]) throws -> Void) throws {
-        guard let first = elements.first else { return try done(values) }
+    /// Binds `elements` (the first `elements.count` of the pattern) last to first, as jq does:
+    /// `. as [$a, [$b]]` on `[1,2]` fails on the second element before looking at the first.
+    private func destructureElements(_ elements: ArraySlice<CompiledPattern>, _ value: JSONValue, _ env: Environment, _ values: [JSONValue?], _ done: ([JSONValue?]) throws -> Void) throws {
+        guard let last = elements.last else { return try done(values) }
         var current = values
-        let element = try ValueOperations.index(value, .number(position))
-        try destructure(first, element, env, &current) { bound in
-            try self.destructureElements(elements.dropFirst(), position + 1, value, env, bound, done)
+        let element = try ValueOperations.index(value, .number(elements.count - 1))
+        try destructure(last, element, env, &current) { bound in
+            try self.destructureElements(elements.dropLast(), value, env, bound, done)
         }
     }
 
@@ -154,16 +156,11 @@ final class BindNode: Node {
 
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
         let body = self.body, binder = self.binder
+        // With `?//`, an error raised after an output, downstream in the same generator, also makes
+        // jq try the next pattern (its fork point is still on the stack): so errors from `emit`
+        // are not told apart from the body's.
         try source.run(input, env) { value in
-            if binder.alternatives.count > 1 {
-                try binder.bind(value, env) { bodyEnv in
-                    try body.run(input, bodyEnv) { output in
-                        do { try emit(output) } catch { throw PassThroughError(inner: error) }
-                    }
-                }
-            } else {
-                try binder.bind(value, env) { try body.run(input, $0, emit) }
-            }
+            try binder.bind(value, env) { try body.run(input, $0, emit) }
         }
     }
 
@@ -191,9 +188,15 @@ final class ReduceNode: Node {
     }
 
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
+        var isFirstStart = true
         try initial.run(input, env) { start in
             var state: JSONValue = start
-            try self.source.run(input, env) { value in
+            // jq 1.8 runs the source on `null` for every initial value after the first (its
+            // bytecode has given the input up by then): `reduce (.a // 5) as $x ((1, 2); . + $x)`
+            // on {"a":10} gives 11, then 7.
+            let sourceInput = isFirstStart ? input : .null
+            isFirstStart = false
+            try self.source.run(sourceInput, env) { value in
                 try self.binder.bind(value, env) { bodyEnv in
                     if self.update.isSingle {
                         state = try self.update.single(state, bodyEnv)
@@ -251,7 +254,10 @@ final class ForeachNode: Node {
             var state = start
             try self.source.run(input, env) { value in
                 try self.binder.bind(value, env) { bodyEnv in
-                    try self.update.run(state, bodyEnv) { next in
+                    // As jq (LOADVN): the state is the update's last output, null when it has none.
+                    let current = state
+                    state = .null
+                    try self.update.run(current, bodyEnv) { next in
                         state = next
                         if let extract = self.extract { try extract.run(next, bodyEnv, emit) } else { try emit(next) }
                     }

@@ -3,6 +3,46 @@ import WeirCore
 /// Turns a syntax tree into nodes: resolves variables and functions to environment depths,
 /// builtins to their implementations, and reports unknown or unsupported names.
 final class Compiler {
+
+    /// The value of an expression jq folds to a constant at compile time (literals, arrays and
+    /// objects of constants, `$__loc__`, arithmetic and comparisons of constants); nil otherwise.
+    static func constantValue(_ expression: Expression) -> JSONValue? {
+        switch expression {
+        case .literal(let value):
+            return value
+        case .location(let line):
+            return .object(JSONObject([("file", .string("<top-level>")), ("line", .number(line))]))
+        case .array(nil):
+            return .array([])
+        case .array(let body?):
+            var elements: [JSONValue] = []
+            var pending = [body]
+            while let next = pending.popLast() {
+                if case .comma(let left, let right) = next {
+                    pending.append(right)
+                    pending.append(left)
+                } else if let value = constantValue(next) {
+                    elements.append(value)
+                } else {
+                    return nil
+                }
+            }
+            return .array(elements)
+        case .object(let entries):
+            var object = JSONObject()
+            for entry in entries {
+                guard case .name(let name) = entry.key, let valueExpression = entry.value,
+                      let value = constantValue(valueExpression) else { return nil }
+                object[name] = value
+            }
+            return .object(object)
+        case .binary(let op, let left, let right):
+            guard let a = constantValue(left), let b = constantValue(right) else { return nil }
+            return try? ValueOperations.apply(op, a, b)  // a failing operation is left to run time
+        default:
+            return nil
+        }
+    }
     private let source: String
     /// Builtins defined in jq (compiled on first use, shared by every call).
     private var preludeFunctions: [String: FunctionNode] = [:]
@@ -209,8 +249,9 @@ final class Compiler {
                         continue
                     }
                 }
-                if case .literal(let literal) = keyExpression {
-                    throw error("Cannot use \(ValueOperations.describe(literal)) as object key", offset: 0)
+                if let constant = Compiler.constantValue(keyExpression) {
+                    // jq folds constant keys at compile time: a constant that is not a string is a syntax error.
+                    throw error("Cannot use \(ValueOperations.describe(constant)) as object key", offset: 0)
                 }
                 let keyNode = try compile(keyExpression, scope)
                 let value: Node = try entry.value.map { e throws(ExpressionSyntaxError) in try compile(e, scope) } ?? IndexNode(target: IdentityNode(), key: keyNode)

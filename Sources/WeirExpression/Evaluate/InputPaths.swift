@@ -107,7 +107,11 @@ struct InputPathAnalysis {
                 for case .interpolation(let inner) in segments { useWhole(analyze(inner, input: input, scope: scope)) }
                 return nil
             case .index(let target, .literal(.string(let name))):
-                return analyze(target, input: input, scope: scope).map { $0.map { $0 + [name] } }
+                // Indexing observes the target's kind (an object or null, or an error), even when
+                // the result is never used (`.b | .a | 1` fails on `{"b":1}`): keep every step.
+                let paths = analyze(target, input: input, scope: scope).map { $0.map { $0 + [name] } }
+                useTruth(paths)
+                return paths
             case .index(let target, let key):
                 useWhole(analyze(target, input: input, scope: scope))
                 useWhole(analyze(key, input: input, scope: scope))

@@ -149,13 +149,10 @@ final class FieldNode: Node, OptionalAccess {
     }
 
     private func fieldPath(_ subpath: [JSONValue]?, _ value: JSONValue, _ emit: PathEmit) throws {
-        let extended: [JSONValue], result: JSONValue
-        do {
-            extended = try PathMode.extend(subpath, .string(name), of: value)
-            result = try field(value)
-        } catch where isOptional {
-            return
-        }
+        // As in jq, `?` does not hide an access on a value that is not a path.
+        let extended = try PathMode.extend(subpath, .string(name), of: value)
+        let result: JSONValue
+        do { result = try field(value) } catch where isOptional { return }
         try emit(extended, result)
     }
 
@@ -199,17 +196,9 @@ final class IndexNode: Node, OptionalAccess {
     override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
         try key.run(input, env) { keyValue in
             try self.target.paths(input, path, env) { subpath, value in
-                let extended: [JSONValue], result: JSONValue
-                do {
-                    extended = try PathMode.extend(subpath, keyValue, of: value)
-                    if case .null = value, keyValue.typeName != "boolean", keyValue.typeName != "array" {
-                        result = .null
-                    } else {
-                        result = try ValueOperations.index(value, keyValue)
-                    }
-                } catch where self.isOptional {
-                    return
-                }
+                let extended = try PathMode.extend(subpath, keyValue, of: value)
+                let result: JSONValue
+                do { result = try ValueOperations.index(value, keyValue) } catch where self.isOptional { return }
                 try emit(extended, result)
             }
         }
@@ -253,13 +242,9 @@ final class SliceNode: Node, OptionalAccess {
         try bounds(input, env) { fromValue, toValue in
             try self.target.paths(input, path, env) { subpath, value in
                 let key = JSONValue.object(JSONObject([("start", fromValue), ("end", toValue)]))
-                let extended: [JSONValue], result: JSONValue
-                do {
-                    extended = try PathMode.extend(subpath, key, of: value)
-                    result = try ValueOperations.slice(value, from: fromValue, to: toValue)
-                } catch where self.isOptional {
-                    return
-                }
+                let extended = try PathMode.extend(subpath, key, of: value)
+                let result: JSONValue
+                do { result = try ValueOperations.slice(value, from: fromValue, to: toValue) } catch where self.isOptional { return }
                 try emit(extended, result)
             }
         }
@@ -293,8 +278,7 @@ final class IterateNode: Node, OptionalAccess {
 
     override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
         try target.paths(input, path, env) { maybePath, value in
-            let subpath: [JSONValue]
-            do { subpath = try PathMode.iterable(maybePath, value) } catch where self.isOptional { return }
+            let subpath = try PathMode.iterable(maybePath, value)
             switch value {
             case .array(let array):
                 for (position, element) in array.enumerated() { try emit(subpath + [.number(position)], element) }
@@ -656,7 +640,12 @@ final class ObjectNode: Node {
         if let constantKey = entry.constantKey { return try withKey(constantKey) }
         try entry.key!.run(input, env) { keyValue in
             guard case .string(let key) = keyValue else {
-                throw EvaluationError("Cannot use \(ValueOperations.describe(keyValue)) as object key")
+                // jq checks a key when it inserts the pair, after evaluating the value: the
+                // value's own error comes first, and a value with no outputs inserts nothing.
+                try entry.value.run(input, env) { _ in
+                    throw EvaluationError("Cannot use \(ValueOperations.describe(keyValue)) as object key")
+                }
+                return
             }
             try withKey(key)
         }

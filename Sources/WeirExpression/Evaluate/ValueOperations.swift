@@ -34,12 +34,10 @@ enum ValueOperations {
             return object[name] ?? .null
         case (.array(let array), .number(let number)):
             return element(of: array, at: number.double)
-        case (.null, .string), (.null, .number), (.null, .null):
-            return .null
-        case (.null, .object(let bounds)) where isSliceObject(bounds):
+        case (.null, .string), (.null, .number), (.null, .object):
             return .null
         case (.array, .object(let bounds)), (.string, .object(let bounds)):
-            guard isSliceObject(bounds) else { break }
+            guard isSliceObject(bounds) else { throw EvaluationError(sliceIndexMessage) }
             return try slice(value, from: bounds["start"] ?? .null, to: bounds["end"] ?? .null)
         case (.array(let array), .array(let needle)):
             return .array(indices(of: needle, in: array).map { .number($0) })
@@ -49,10 +47,14 @@ enum ValueOperations {
         throw EvaluationError("Cannot index \(value.typeName) with \(describe(key))")
     }
 
-    /// An object `{"start": …, "end": …}` as `path(.[a:b])` produces.
+    /// An object `{"start": …, "end": …}` as `path(.[a:b])` produces: jq 1.8 needs both keys
+    /// and ignores any others.
     static func isSliceObject(_ object: JSONObject) -> Bool {
-        object.count <= 2 && object.keys.allSatisfy { $0 == "start" || $0 == "end" } && object.count > 0
+        object["start"] != nil && object["end"] != nil
     }
+
+    /// jq 1.8's message for slice bounds that are not numbers (or null), or a slice object without both bounds.
+    static let sliceIndexMessage = "Array/string slice indices must be integers"
 
     /// `array[index]` as jq: see ``arrayPosition(_:count:)``; out of range (and NaN) is null.
     @inline(__always)
@@ -109,7 +111,7 @@ enum ValueOperations {
                 if double > Double(count) { return count }
                 return Int(double)
             default:
-                throw EvaluationError("Start and end indices of an array slice must be numbers")
+                throw EvaluationError(sliceIndexMessage)
             }
         }
         let start = try bound(from, 0, roundUp: false)
@@ -152,10 +154,7 @@ enum ValueOperations {
     static func getPath(_ value: JSONValue, _ path: [JSONValue]) throws -> JSONValue {
         guard path.count <= 10000 else { throw EvaluationError("Path too deep") }
         var current = value
-        for key in path {
-            if case .null = current { return .null }
-            current = try index(current, key)
-        }
+        for key in path { current = try index(current, key) }  // null[key] is null for jq's key kinds, an error for others
         return current
     }
 
@@ -222,7 +221,7 @@ enum ValueOperations {
     static func deletePaths(_ value: JSONValue, _ paths: [JSONValue]) throws -> JSONValue {
         var keyLists: [[JSONValue]] = []
         for path in ValueOrder.sorted(paths) {
-            guard case .array(let keys) = path else { throw EvaluationError("Path must be specified as an array") }
+            guard case .array(let keys) = path else { throw EvaluationError("Path must be specified as array, not \(path.typeName)") }
             guard keys.count <= 10000 else { throw EvaluationError("Path too deep") }
             keyLists.append(keys)
         }

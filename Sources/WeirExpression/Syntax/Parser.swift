@@ -223,8 +223,9 @@ struct Parser {
     private mutating func parseAssignment() throws(ExpressionSyntaxError) -> Expression {
         let left = try parseOr()
         if let op = takeOperator(Parser.assignmentOperators) {
-            // The right side of an assignment binds like jq's: up to the next ',' or '|'; `//` inside it.
-            let right = try parseAlternative()
+            // As in jq, assignments do not chain (`.a = .b = 1` is a syntax error) and bind
+            // tighter than `//`: `.a |= . // 5` is `(.a |= .) // 5`.
+            let right = try parseOr()
             return .assign(op, left, right)
         }
         return left
