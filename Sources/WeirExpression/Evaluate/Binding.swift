@@ -76,9 +76,7 @@ final class Binder: @unchecked Sendable {
             values[slot] = value
             try done(values)
         case .array(let elements):
-            if case .array = value {} else if case .null = value {} else {
-                _ = try ValueOperations.index(value, .number(max(elements.count - 1, 0)))
-            }
+            // A value that is not an array fails on the first index taken: the last element's.
             try destructureElements(elements[...], value, env, values, done)
         case .object(let entries):
             if case .object = value {} else if case .null = value {} else {
