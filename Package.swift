@@ -26,6 +26,7 @@ let stages: [(name: String, usesExpressions: Bool)] = [
     ("weir-top", true),
     ("weir-explode", true),
     ("weir-stats", true),
+    ("weir-from-lines", false),
 ]
 
 let optimize: [SwiftSetting] = [
