@@ -27,6 +27,7 @@ let stages: [(name: String, usesExpressions: Bool)] = [
     ("weir-explode", true),
     ("weir-stats", true),
     ("weir-from-lines", false),
+    ("weir-to-table", false),
 ]
 
 let optimize: [SwiftSetting] = [
