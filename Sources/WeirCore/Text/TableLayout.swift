@@ -140,7 +140,7 @@ package struct TableLayout {
     // MARK: - Layout
 
     /// The columns, widths and alignments chosen from the window.
-    private struct Layout {
+    struct Layout {
         let columns: [TableColumn]
         let columnNames: Set<String>
         let markdown: Bool
