@@ -143,7 +143,7 @@ struct LinesToJSON: ChunkTransform {
                     do throws(RecordError) {
                         if let numberPrefix {
                             output.bytes.append(contentsOf: numberPrefix)
-                            output.bytes.append(contentsOf: String(linesBefore + position.line).utf8)
+                            Self.appendDecimal(linesBefore + position.line, to: &output.bytes)
                         }
                         output.bytes.append(contentsOf: textPrefix)
                         try TextLineEncoding.appendJSONString(line, lossy: lossy, into: &output.bytes)
@@ -158,6 +158,24 @@ struct LinesToJSON: ChunkTransform {
                 position.line += 1
                 lineStart = lineEnd + 1
             }
+        }
+    }
+}
+
+extension LinesToJSON {
+    /// Appends the digits of `number` (positive) without making a `String` per line.
+    @inline(__always)
+    static func appendDecimal(_ number: Int, to bytes: inout [UInt8]) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var value = number
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[23 - count] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+                count += 1
+            } while value > 0
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[(24 - count)...]))
         }
     }
 }
