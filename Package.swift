@@ -26,6 +26,8 @@ let stages: [(name: String, usesExpressions: Bool)] = [
     ("weir-top", true),
     ("weir-explode", true),
     ("weir-stats", true),
+    ("weir-from-lines", false),
+    ("weir-to-table", false),
 ]
 
 let optimize: [SwiftSetting] = [

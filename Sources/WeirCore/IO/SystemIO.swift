@@ -257,6 +257,15 @@ package enum SystemIO {
     /// True when `descriptor` is a terminal.
     package static func isTerminal(_ descriptor: Int32) -> Bool { isatty(descriptor) != 0 }
 
+    /// The width in columns of the terminal `descriptor` is (`TIOCGWINSZ`); nil when it is
+    /// not a terminal or does not say.
+    package static func terminalColumns(_ descriptor: Int32) -> Int? {
+        guard isTerminal(descriptor) else { return nil }
+        var size = winsize()
+        guard ioctl(descriptor, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
+    }
+
     /// Writes a message to standard error, ignoring failures (there is nowhere else to report them).
     package static func printError(_ message: String, terminator: String = "\n") {
         var line = message
