@@ -39,7 +39,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: stages.map { .executable(name: $0.name, targets: [$0.name]) },
     targets: [
-        .target(name: "WeirCore", swiftSettings: optimize, linkerSettings: [.linkedLibrary("m")]),
+        // The system zlib (gzip input and output): a system library, not a package.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        .target(name: "WeirCore", dependencies: ["CZlib"], swiftSettings: optimize, linkerSettings: [.linkedLibrary("m")]),
         .target(name: "WeirExpression", dependencies: ["WeirCore"], swiftSettings: optimize),
         .target(name: "WeirTestSupport", path: "Tests/WeirTestSupport"),
         .testTarget(name: "WeirCoreTests", dependencies: ["WeirCore", "WeirTestSupport"]),

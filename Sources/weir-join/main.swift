@@ -31,8 +31,8 @@ let spec = StageSpec(
         whatever the mode), in lookup-file order; like -o, it is put in place only when the \
         run succeeds.
 
-        The lookup file is NDJSON, or CSV (TSV) when its name ends in .csv (.tsv) or \
-        --with-format says so, read exactly as weir-from-csv reads it with its defaults (a \
+        The lookup file is NDJSON, or CSV (TSV) when its name ends in .csv (.tsv), \
+        optionally followed by .gz, or --with-format says so, read exactly as weir-from-csv reads it with its defaults (a \
         header row; numbers only where the text already is one, so 00742 stays a string). It \
         is held in memory compactly (about its size as compact JSON, plus some 40 bytes per \
         record); --stats adds lookup_records, lookup_keys (distinct), lookup_bytes (held) and, \
@@ -44,7 +44,7 @@ let spec = StageSpec(
         """,
     options: [
         .value("with", "FILE", help: "The lookup file: NDJSON, or CSV/TSV (by its extension or --with-format), loaded once."),
-        .value("with-format", "FORMAT", default: "by extension", help: "The lookup file's format: ndjson, csv or tsv (.csv and .tsv names are CSV and TSV, others NDJSON)."),
+        .value("with-format", "FORMAT", default: "by extension", help: "The lookup file's format: ndjson, csv or tsv (.csv and .tsv names, also .csv.gz and .tsv.gz, are CSV and TSV, others NDJSON)."),
         .value("on", "EXPR", help: "The key of each input record: the first output of EXPR."),
         .value("key", "EXPR", default: "the --on EXPR", help: "The key of each lookup record: the first output of EXPR."),
         .flag("merge", help: "Merge the match's fields into the record, the match's values winning (. + $match); the default."),
@@ -100,8 +100,10 @@ if let unmatchedPath, unmatchedPath == options.value("output") || unmatchedPath 
 
 // The lookup file's format.
 enum LookupFormat: String, CaseIterable { case ndjson, csv, tsv }
+/// The lookup file's name without a `.gz` ending, which says how it is stored, not its format.
+let lookupName = lookupPath.lowercased().hasSuffix(".gz") ? String(lookupPath.lowercased().dropLast(3)) : lookupPath.lowercased()
 let format: LookupFormat = options.value("with-format") != nil ? invocation.choice("with-format", default: LookupFormat.ndjson)
-    : lookupPath.lowercased().hasSuffix(".csv") ? .csv : lookupPath.lowercased().hasSuffix(".tsv") ? .tsv : .ndjson
+    : lookupName.hasSuffix(".csv") ? .csv : lookupName.hasSuffix(".tsv") ? .tsv : .ndjson
 
 /// The first output of `program` on `value`, nil when it yields nothing or null: a key that matches nothing.
 func firstKey(_ program: Program, _ value: JSONValue, _ position: RecordPosition) throws(RecordError) -> JSONValue? {

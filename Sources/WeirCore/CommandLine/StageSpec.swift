@@ -70,10 +70,10 @@ package enum StageInput: Sendable {
     /// One sentence for `--help` and the man page.
     package var summary: String {
         switch self {
-        case .files: return "Input: the files named, in order; none, or -, means standard input."
+        case .files: return "Input: the files named, in order; none, or -, means standard input. Gzip input (a .gz file, or gzip on standard input) is decompressed."
         case .none: return "Input: none; the stage generates its records and never reads standard input."
-        case .several: return "Input: all the inputs named, read at the same time (files, FIFOs, <(...)); none, or -, means standard input."
-        case .standardInput: return "Input: standard input only (the operands are the command); use weir-cat FILE... | to read files."
+        case .several: return "Input: all the inputs named, read at the same time (files, FIFOs, <(...)); none, or -, means standard input. Gzip input is decompressed."
+        case .standardInput: return "Input: standard input only (the operands are the command), gzip decompressed; use weir-cat FILE... | to read files."
         }
     }
 }
@@ -147,7 +147,7 @@ package enum CommonOptions {
     /// The values `--max-line-bytes` accepts: a record the reader can still hold in memory,
     /// far from overflowing `Int` in any sum or product with it.
     package static let maxLineBytesRange = 1...(1 << 30)
-    package static let output = OptionSpec.value("output", short: "o", "FILE", help: "Write to FILE instead of standard output, atomically (a temporary file renamed at the end).")
+    package static let output = OptionSpec.value("output", short: "o", "FILE", help: "Write to FILE instead of standard output, atomically (a temporary file renamed at the end); a FILE ending in .gz is written gzip-compressed (zlib's default level 6, as gzip).")
     package static let jobs = OptionSpec.value("jobs", short: "j", "N", default: "number of cores", help: "Worker tasks for the per-record work, \(ParsedOptions.rangeText(jobsRange)). Output order never depends on N.")
     package static let errors = OptionSpec.value("errors", "MODE", default: "fail", help: "What a bad record does: fail (stop, exit 1), skip (drop it, report on stderr, exit 0), reject (write it to the --reject file and go on).")
     package static let reject = OptionSpec.value("reject", "FILE", help: "Write each bad record to FILE as {\"file\",\"line\",\"error\",\"input\"}; implies --errors reject.")

@@ -13,6 +13,9 @@ import Glibc
 /// then treated by the same rules. Messages always name the path the user gave, never the
 /// temporary file. A broken pipe surfaces as an ``IOError`` with ``IOError/isBrokenPipe``
 /// set; the runtime ends the stage quietly.
+///
+/// A file whose name ends in `.gz` is written gzip-compressed (one member, zlib's default
+/// level), by the same rules: the member is finished at ``commit()``, before the rename.
 package final class OutputTarget {
     /// The descriptor to write to.
     package let descriptor: Int32
@@ -21,6 +24,8 @@ package final class OutputTarget {
     private let finalPath: String?
     private let temporaryPath: String?
     private var closed = false
+    /// Compresses what is written, for a `.gz` file.
+    private let compressor: GzipDeflater?
 
     /// Standard output.
     package init() {
@@ -28,11 +33,13 @@ package final class OutputTarget {
         name = "<stdout>"
         finalPath = nil
         temporaryPath = nil
+        compressor = nil
     }
 
     /// The file at `path`: atomically replaced if it is a regular file or new, else written in place.
     package init(file path: String) throws(IOError) {
         name = path
+        compressor = GzipFormat.compressesOutput(to: path) ? GzipDeflater() : nil
         let resolved = SystemIO.resolveSymbolicLinks(path)
         // `/dev/stdout`, `/dev/fd/N` and `/proc/self/fd/N` name an open descriptor: it is
         // duplicated, never reopened or replaced, so `-o /dev/stdout >> file` appends where
@@ -76,14 +83,15 @@ package final class OutputTarget {
         return nil
     }
 
-    /// Writes bytes, throwing ``IOError`` (EPIPE, ENOSPC, …).
+    /// Writes bytes (compressed for a `.gz` file), throwing ``IOError`` (EPIPE, ENOSPC, …).
     package func write(_ bytes: UnsafeRawBufferPointer) throws(IOError) {
-        try SystemIO.writeAll(descriptor, bytes, name: name)
+        guard let compressor else { return try SystemIO.writeAll(descriptor, bytes, name: name) }
+        try compressor.compress(bytes) { (compressed) throws(IOError) in try SystemIO.writeAll(descriptor, compressed, name: name) }
     }
 
     /// Writes an array of bytes.
     package func write(_ bytes: [UInt8]) throws(IOError) {
-        try SystemIO.writeAll(descriptor, bytes, name: name)
+        try bytes.withBytes { (buffer) throws(IOError) in try write(buffer) }
     }
 
     /// Waits up to `seconds` for the reader of this output to go away, and returns true as
@@ -114,6 +122,14 @@ package final class OutputTarget {
     /// for a file written in place, close it.
     package func commit() throws(IOError) {
         guard !closed, descriptor != SystemIO.standardOutput else { return }
+        if let compressor {
+            do throws(IOError) {
+                try compressor.finish { (compressed) throws(IOError) in try SystemIO.writeAll(descriptor, compressed, name: name) }
+            } catch {
+                abandon()
+                throw error
+            }
+        }
         closed = true
         guard let finalPath, let temporaryPath else {
             try SystemIO.close(descriptor, name: name)

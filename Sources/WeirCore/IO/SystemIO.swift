@@ -15,17 +15,20 @@ package struct IOError: Error, Sendable, CustomStringConvertible {
     package var code: Int32
     /// What was being done to what, e.g. `cannot open 'x.json'`.
     package var context: String
+    /// What went wrong when it is not the `errno` text (damaged gzip data).
+    package var reason: String?
 
-    package init(code: Int32, context: String) {
+    package init(code: Int32, context: String, reason: String? = nil) {
         self.code = code
         self.context = context
+        self.reason = reason
     }
 
     /// True when the reader of our output went away (`EPIPE`).
     package var isBrokenPipe: Bool { code == EPIPE }
 
     /// `context: strerror(code)`, e.g. `cannot open 'x.json': No such file or directory`.
-    package var description: String { "\(context): \(SystemIO.errorMessage(code))" }
+    package var description: String { "\(context): \(reason ?? SystemIO.errorMessage(code))" }
 }
 
 /// Thin wrappers over the POSIX calls Weir uses, turning `errno` into ``IOError``.
@@ -88,8 +91,9 @@ package enum SystemIO {
         try bytes.withBytes { (buffer) throws(IOError) in try writeAll(descriptor, buffer, name: name) }
     }
 
-    /// Reads a whole (small) file: a program text, a `--slurpfile` or `--rawfile`.
-    package static func readWholeFile(_ path: String) throws(IOError) -> [UInt8] {
+    /// Reads a whole (small) file: a program text, a `--slurpfile` or `--rawfile`. With
+    /// `decompressing`, a file that starts with the gzip magic is inflated.
+    package static func readWholeFile(_ path: String, decompressing: Bool = false) throws(IOError) -> [UInt8] {
         let descriptor = path == "-" ? standardInput : try openForReading(path)
         defer { if path != "-" { closeQuietly(descriptor) } }
         var bytes: [UInt8] = []
@@ -98,8 +102,15 @@ package enum SystemIO {
             let got = try chunk.withMutableBytes { (buffer) throws(IOError) in
                 try read(descriptor, into: buffer.baseAddress!, count: buffer.count, name: path)
             }
-            if got == 0 { return bytes }
+            if got == 0 { break }
             bytes.append(contentsOf: chunk[0..<got])
+        }
+        guard decompressing, bytes.starts(with: GzipFormat.magic) else { return bytes }
+        do throws(GzipError) {
+            return try GzipInflater.inflateAll(bytes)
+        } catch {
+            let name = path == "-" ? "<stdin>" : path
+            throw IOError(code: EIO, context: "cannot read '\(path)'", reason: String(error.message(name: name).dropFirst(name.count + 2)))
         }
     }
 

@@ -11,6 +11,13 @@ import Glibc
 /// first records of a pipeline come out at once) or when no more input is ready right now (so `tail -f | weir-…`
 /// sees records promptly). A record longer than `maxRecordBytes` is never buffered whole:
 /// it is reported as a problem and skipped.
+///
+/// An input that starts with the gzip magic bytes (`1f 8b`), whatever its name, is read
+/// through a ``GzipInputStream`` instead of its descriptor: decompressed on a thread of its
+/// own, below the decoder and the framer, so every stage reads `.gz` files and gzip on
+/// standard input. An input that cannot be read to its end (a read error, damaged or
+/// truncated gzip data) first gives every whole record before the damage, then ends with a
+/// fatal problem naming the file (and for gzip the compressed byte offset).
 package struct InputReader: Sendable {
     /// The target size of a chunk in bytes.
     package var chunkSize = 256 * 1024
@@ -84,7 +91,11 @@ package struct InputReader: Sendable {
             var file = FileState(descriptor: descriptor, path: path, waitsForInput: fileSize == nil, latch: latch)
             file.chunkTarget = min(file.chunkTarget, chunkSize)
             await readFile(&file, framer: &framer, decoder: &decoder, fileSize: fileSize, permits: permits, send: send)
-            if path != "-" { SystemIO.closeQuietly(descriptor) }
+            if let gzip = file.gzip {
+                gzip.close()  // its thread closes the descriptor
+            } else if path != "-" {
+                SystemIO.closeQuietly(descriptor)
+            }
             if file.stopped || Task.isCancelled { break }
         }
         return sequence
@@ -114,6 +125,13 @@ package struct InputReader: Sendable {
         var framedShort = false
         /// The size the next chunk aims at: small at first, doubling up to ``chunkSize``.
         var chunkTarget = 16 * 1024
+        /// True once the first bytes were checked for the gzip magic.
+        var sniffed = false
+        /// The decompressed stream, read instead of the descriptor, when the input is gzip.
+        var gzip: GzipInputStream? = nil
+        /// Why the input cannot be read further (a read error, damaged gzip data): reported,
+        /// ending the file, once the whole records already read are shipped.
+        var failure: String? = nil
 
         init(descriptor: Int32, path: String, waitsForInput: Bool, latch: StopLatch?) {
             self.descriptor = descriptor
@@ -135,7 +153,7 @@ package struct InputReader: Sendable {
             // Fill: at least one read when more input may come, then more while it is ready.
             // After a frame that found no record end, read at least as much again as is
             // pending, so one long record costs linear time, not quadratic.
-            let framesFirst = file.framedShort
+            let framesFirst = file.framedShort || file.failure != nil
             file.framedShort = false
             if !framesFirst {
                 guard await waitForInput(&file) else {
@@ -149,8 +167,7 @@ package struct InputReader: Sendable {
                     try fill(&file, decoder: &decoder, target: max(target, file.pending.count + 1))
                 }
             } catch {
-                send(problemChunk(sequence: 0, path: file.path, line: file.line, message: error.message, isFatal: true))
-                return
+                file.failure = error.message
             }
             if file.stopped {
                 permits.release()
@@ -203,6 +220,10 @@ package struct InputReader: Sendable {
                     fileContext: framed.fileContext, readerProblem: nil, inputByteCount: bytes.count))
                 file.line += lines
                 file.chunkTarget = min(file.chunkTarget * 2, chunkSize)
+            } else if let failure = file.failure {
+                // What is left is a partial record cut off by the failure: it cannot be read.
+                send(problemChunk(sequence: 0, path: file.path, line: file.line, message: failure, isFatal: true))
+                return
             } else if file.pending.count >= maxRecordBytes {
                 await skipOversizedRecord(&file, framer: &framer, decoder: &decoder, send: send)
             } else {
@@ -244,6 +265,12 @@ package struct InputReader: Sendable {
     /// Makes sure the next read of a pipe or terminal will not block: when nothing is ready,
     /// suspends until it is (on the file's waiting thread). False when the run stopped.
     private func waitForInput(_ file: inout FileState) async -> Bool {
+        if let gzip = file.gzip {
+            guard !file.endOfInput, !gzip.hasDataNow else { return true }
+            if await gzip.waitForData() { return true }
+            file.stopped = true
+            return false
+        }
         guard file.waitsForInput, !file.endOfInput, !SystemIO.isReadableNow(file.descriptor) else { return true }
         guard let latch = file.latch else { return true }
         if file.waiter == nil { file.waiter = DispatchQueue(label: "weir.wait.\(file.descriptor)") }
@@ -256,20 +283,25 @@ package struct InputReader: Sendable {
     private func fill(_ file: inout FileState, decoder: inout (any InputDecoder)?, target: Int) throws(RecordError) {
         var first = true
         while file.pending.count < target, !file.endOfInput {
-            if !first, !SystemIO.isReadableNow(file.descriptor) { break }
+            if !first, !(file.gzip?.hasDataNow ?? SystemIO.isReadableNow(file.descriptor)) { break }
             first = false
             let want = max(target - file.pending.count, 64 * 1024)
-            let got: Int
-            do throws(IOError) {
-                if decoder == nil {
-                    got = try appendRead(file.descriptor, into: &file.pending, count: want, name: file.path)
-                } else {
-                    file.rawBuffer.removeAll(keepingCapacity: true)
-                    got = try appendRead(file.descriptor, into: &file.rawBuffer, count: want, name: file.path)
-                }
-            } catch {
-                throw RecordError(error.description)
+            // The buffer read into is moved out of `file` for the call (no copy: it stays unique).
+            var buffer: [UInt8]
+            if decoder == nil {
+                buffer = file.pending
+                file.pending = []
+            } else {
+                buffer = file.rawBuffer
+                file.rawBuffer = []
+                buffer.removeAll(keepingCapacity: true)
             }
+            var got: Int? = 0
+            var failure: RecordError? = nil
+            do throws(RecordError) { got = try readInput(&file, into: &buffer, count: want) } catch { failure = error }
+            if decoder == nil { file.pending = buffer } else { file.rawBuffer = buffer }
+            if let failure { throw failure }
+            guard let got else { break }  // a gzip stream with nothing inflated yet
             if got == 0 { file.endOfInput = true }
             if decoder != nil {
                 let raw = file.rawBuffer
@@ -282,6 +314,32 @@ package struct InputReader: Sendable {
                 if file.pending.starts(with: [0xEF, 0xBB, 0xBF]) { file.pending.removeFirst(3) }
             }
         }
+    }
+
+    /// Appends up to `count` bytes of the input to `buffer`: how many, 0 at the end, nil when
+    /// a gzip stream has none ready yet. The first bytes of a file decide whether it is gzip.
+    private func readInput(_ file: inout FileState, into buffer: inout [UInt8], count: Int) throws(RecordError) -> Int? {
+        if var gzip = file.gzip {
+            file.gzip = nil  // taken out for the call, so its buffers stay uniquely referenced
+            defer { file.gzip = gzip }
+            do throws(GzipReadError) { return try gzip.read(into: &buffer, count: count) } catch { throw RecordError(error.message) }
+        }
+        do throws(IOError) {
+            var got = try appendRead(file.descriptor, into: &buffer, count: count, name: file.path)
+            guard !file.sniffed else { return got }
+            file.sniffed = true
+            let start = buffer.count - got
+            guard got > 0, buffer[start] == GzipFormat.magic[0] else { return got }
+            // Rare: a pipe that delivered one byte, 1f, so far. The second byte decides.
+            if got == 1 { got += try appendRead(file.descriptor, into: &buffer, count: 1, name: file.path) }
+            guard got >= 2, buffer[start + 1] == GzipFormat.magic[1] else { return got }
+            let prefix = Array(buffer[start...])
+            buffer.removeSubrange(start...)
+            file.gzip = GzipInputStream(descriptor: file.descriptor, closesDescriptor: file.path != "-", prefix: prefix, name: file.path, latch: file.latch)
+        } catch {
+            throw RecordError(error.description)
+        }
+        return try readInput(&file, into: &buffer, count: count)
     }
 
     /// Appends up to `count` bytes read from `descriptor` to `buffer`; returns how many (0 at end).

@@ -44,7 +44,8 @@ struct ProgressReporter {
         self.counters = counters
     }
 
-    /// The summed size of the inputs when all are regular files.
+    /// The summed size of the inputs when all are regular files, not compressed (the bytes
+    /// read count what a gzip file holds, not its size on disk).
     static func totalSize(of paths: [String]) -> Int? {
         guard !paths.isEmpty else { return nil }
         var total = 0
@@ -52,6 +53,7 @@ struct ProgressReporter {
             guard path != "-", let descriptor = try? SystemIO.openForReading(path) else { return nil }
             defer { SystemIO.closeQuietly(descriptor) }
             guard let size = SystemIO.regularFileSize(descriptor) else { return nil }
+            if GzipFormat.fileStartsMember(descriptor) { return nil }
             total += size
         }
         return total

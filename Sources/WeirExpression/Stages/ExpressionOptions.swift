@@ -107,7 +107,7 @@ package enum ExpressionOptions {
     }
 
     private static func readFile(_ path: String, _ invocation: StageInvocation) -> [UInt8] {
-        do throws(IOError) { return try SystemIO.readWholeFile(path) } catch { invocation.usageError(error.description) }
+        do throws(IOError) { return try SystemIO.readWholeFile(path, decompressing: true) } catch { invocation.usageError(error.description) }
     }
 
     /// All JSON values in a file (any layout), as jq's `--slurpfile` gives them.
