@@ -361,7 +361,17 @@ package enum CompletionScripts {
     private static func firstSentence(_ help: String) -> String {
         var sentence = Substring(help)
         for separator in [". ", ": ", "; ", " ("] {
-            if let end = sentence.firstRange(of: separator) { sentence = sentence[..<end.lowerBound] }
+            var rest = sentence[...]
+            while let end = rest.firstRange(of: separator) {
+                let before = sentence[..<end.lowerBound]
+                // `e.g. x` and `i.e. x` do not end a sentence.
+                if separator == ". ", before.hasSuffix("e.g") || before.hasSuffix("i.e") {
+                    rest = sentence[end.upperBound...]
+                    continue
+                }
+                sentence = before
+                break
+            }
         }
         if sentence.hasSuffix(".") { sentence.removeLast() }
         return sentence.count > 80 ? String(sentence.prefix(79)) + "…" : String(sentence)
