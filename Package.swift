@@ -37,7 +37,7 @@ let optimize: [SwiftSetting] = [
 let package = Package(
     name: "Weir",
     platforms: [.macOS(.v15)],
-    products: stages.map { .executable(name: $0.name, targets: [$0.name]) },
+    products: stages.map { .executable(name: $0.name, targets: [$0.name]) } + [.executable(name: "weir", targets: ["weir"])],
     targets: [
         // The system zlib (gzip input and output): a system library, not a package.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
@@ -48,8 +48,10 @@ let package = Package(
         .testTarget(name: "WeirExpressionTests", dependencies: ["WeirExpression", "WeirCore", "WeirTestSupport"]),
         .testTarget(
             name: "WeirStageTests",
-            dependencies: ["WeirCore", "WeirTestSupport"] + stages.map { .target(name: $0.name) }
+            dependencies: ["WeirCore", "WeirTestSupport", "weir"] + stages.map { .target(name: $0.name) }
         ),
+        // The front door: `weir STAGE ARGS…` runs `weir-STAGE`; not a stage itself.
+        .executableTarget(name: "weir", dependencies: ["WeirCore"], swiftSettings: optimize),
     ] + stages.map { stage in
         .executableTarget(
             name: stage.name,

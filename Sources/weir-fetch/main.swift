@@ -74,7 +74,7 @@ let spec = StageSpec(
         .value("timeout", "DURATION", default: "30s", help: "Give up on a request after DURATION (10s, 500ms, 2m) in all, retried as --retry-on says."),
         .value("retries", "N", default: "3", help: "Retry a failed request up to N times, \(ParsedOptions.rangeText(retriesRange))."),
         .value("retry-on", "LIST", default: "connect,timeout,429,5xx", help: "What is retried: a comma list of connect, timeout, statuses (503) and classes (5xx); none for nothing."),
-        .value("on-fail", "error|keep", default: "error", help: "A request that still fails makes a bad record (error), or keeps the record with --error-as FIELD (keep)."),
+        .value("on-fail", "error|keep", default: "error", choices: OnFail.self, help: "A request that still fails makes a bad record (error), or keeps the record with --error-as FIELD (keep)."),
         .value("error-as", "FIELD", default: "error", help: "With --on-fail keep, where the failure goes: {message, status, url, attempts}."),
         .value("rate", "N/s|N/m", help: "Send at most N requests a second (N/s), minute (N/m) or hour (N/h)."),
         .value("burst", "B", default: "1", help: "With --rate, let up to B requests go at once after a quiet spell, \(ParsedOptions.rangeText(burstRange))."),

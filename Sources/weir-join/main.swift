@@ -44,7 +44,7 @@ let spec = StageSpec(
         """,
     options: [
         .value("with", "FILE", help: "The lookup file: NDJSON, or CSV/TSV (by its extension or --with-format), loaded once."),
-        .value("with-format", "FORMAT", default: "by extension", help: "The lookup file's format: ndjson, csv or tsv (.csv and .tsv names, also .csv.gz and .tsv.gz, are CSV and TSV, others NDJSON)."),
+        .value("with-format", "FORMAT", default: "by extension", choices: LookupFormat.self, help: "The lookup file's format: ndjson, csv or tsv (.csv and .tsv names, also .csv.gz and .tsv.gz, are CSV and TSV, others NDJSON)."),
         .value("on", "EXPR", help: "The key of each input record: the first output of EXPR."),
         .value("key", "EXPR", default: "the --on EXPR", help: "The key of each lookup record: the first output of EXPR."),
         .flag("merge", help: "Merge the match's fields into the record, the match's values winning (. + $match); the default."),

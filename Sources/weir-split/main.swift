@@ -52,7 +52,7 @@ let spec = StageSpec(
         """,
     options: [
         .value("to", "TEMPLATE", help: "The output path of each record: the inside of a jq string, such as 'out/\\(.retailer).ndjson'."),
-        .value("format", "FORMAT", default: "ndjson", help: "What the files hold: ndjson (compact records) or csv (rows under a header per file)."),
+        .value("format", "FORMAT", default: "ndjson", choices: SplitFormat.self, help: "What the files hold: ndjson (compact records) or csv (rows under a header per file)."),
         .value("max-open", "N", default: "descriptor limit - 64, at most 1000", help: "The most output files open at once, from 1 to the descriptor limit less 64."),
         .value("max-records", "N", help: "Roll files every N records, \(ParsedOptions.rangeText(maxRecordsRange)): out/a.ndjson becomes out/a-0001.ndjson, out/a-0002.ndjson, …"),
         .flag("pass", help: "Also write every record written to a file to standard output (or -o FILE) as NDJSON, like tee -p: if standard output is closed, the files are still written."),

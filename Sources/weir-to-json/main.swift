@@ -20,7 +20,7 @@ let spec = StageSpec(
         .flag("pretty", short: "p", help: "Indent each record like jq . (one indented value per record)."),
         .flag("array", short: "a", help: "With --pretty, write one indented array rather than one value per record."),
         .value("indent", "N", default: "2", help: "Spaces per level with --pretty, \(ParsedOptions.rangeText(indentRange))."),
-        .value("color", "WHEN", default: "auto", help: "Colour the --pretty output: never, always, or auto (when standard output is a terminal)."),
+        .value("color", "WHEN", default: "auto", choices: ColorMode.self, help: "Colour the --pretty output: never, always, or auto (when standard output is a terminal)."),
     ],
     examples: [
         StageExample(
@@ -45,11 +45,11 @@ let invocation = StageInvocation(spec)
 let pretty = invocation.options.flag("pretty")
 let asArray = !pretty || invocation.options.flag("array")
 let indent = invocation.integer("indent", default: 2, range: indentRange)
-let colorMode = invocation.checked { () throws(UsageError) in
-    try invocation.options.choice("color", ["never", "always", "auto"], default: "auto")
-}
+/// When `--color` colours the output.
+enum ColorMode: String, CaseIterable { case never, always, auto }
+let colorMode = invocation.choice("color", default: ColorMode.auto)
 let outputIsTerminal = invocation.options.value("output") == nil && SystemIO.isTerminal(SystemIO.standardOutput)
-let colors: JSONColors? = pretty && (colorMode == "always" || (colorMode == "auto" && outputIsTerminal)) ? .jq : nil
+let colors: JSONColors? = pretty && (colorMode == .always || (colorMode == .auto && outputIsTerminal)) ? .jq : nil
 
 /// Validates each record and writes it compact or indented. Records end in `\n`, or in array
 /// mode in a NUL byte (which JSON text never contains raw) that ``ArraySink`` turns into separators.

@@ -44,6 +44,38 @@ import WeirTestSupport
         #expect(generated == committed, "man/man1/\(stage).1 is out of date: run bin/mkman")
     }
 
+    @Test("the front door's man page is generated from its current text")
+    func frontDoorManPageIsCurrent() throws {
+        let generated = try StageHarness.shell("weir --man")
+        #expect(generated.status == 0)
+        let committed = (try? String(contentsOf: StageHarness.repositoryRoot.appendingPathComponent("man/man1/weir.1"), encoding: .utf8)) ?? "(missing)"
+        #expect(generated.text == committed, "man/man1/weir.1 is out of date: run bin/mkman")
+    }
+
+    @Test("--spec describes the options --help lists, with the values the parser accepts", arguments: stages)
+    func specMatchesHelp(stage: String) throws {
+        let result = try StageHarness.shell("\(stage) --spec")
+        #expect(result.status == 0)
+        #expect(result.lines.count == 1)
+        let spec = try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+        #expect(spec["executable"] as? String == stage)
+        let options = try #require(spec["options"] as? [[String: Any]])
+        let help = try StageHarness.shell("\(stage) --help").text
+        for option in options {
+            let long = try #require(option["long"] as? String)
+            #expect(help.contains("--\(long)"), "\(stage) --spec has --\(long), --help does not")
+            // An option with choices takes each of them and refuses anything else, as the spec says.
+            let choices = option["choices"] as? [String] ?? []
+            if let first = choices.first {
+                let refused = try StageHarness.shell("\(stage) --\(long) no-such-choice --help")
+                #expect(refused.status == 2, "\(stage) --\(long) no-such-choice: \(refused.status)")
+                #expect(refused.stderr.contains("option '--\(long)' takes one of \(choices.joined(separator: ", ")), not 'no-such-choice'"), "\(refused.stderr)")
+                #expect(try StageHarness.shell("\(stage) --\(long) \(first) --help").status == 0)
+            }
+        }
+        #expect(options.contains { $0["long"] as? String == "help" })
+    }
+
     @Test("--help, --version and usage errors follow the contract", arguments: stages)
     func commonContract(stage: String) throws {
         let help = try StageHarness.shell("\(stage) --help")
@@ -63,6 +95,25 @@ import WeirTestSupport
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines.contains("## \(stage)"), "README.md has no '## \(stage)' section")
         #expect(text.contains("- [`\(stage)`](#\(stage))"), "README.md's stage list lacks \(stage)")
+    }
+
+    @Test("the README's front door section shows what weir prints")
+    func readmeFrontDoorSection() throws {
+        let text = try String(contentsOf: StageHarness.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let heading = try #require(lines.firstIndex(of: "## weir, the front door"), "README.md has no '## weir, the front door' section")
+        // The section's first sh block: `$ COMMAND` lines, each followed by its exact output.
+        let start = try #require(lines[heading...].firstIndex(of: "```sh")) + 1
+        let end = try #require(lines[start...].firstIndex(of: "```"))
+        var examples: [(command: String, output: String)] = []
+        for line in lines[start..<end] {
+            if line.hasPrefix("$ ") { examples.append((String(line.dropFirst(2)), "")) } else if !examples.isEmpty { examples[examples.count - 1].output += line + "\n" }
+        }
+        #expect(examples.count >= 3)
+        for example in examples {
+            let result = try StageHarness.shell(example.command)
+            #expect(result.text == example.output, "README: '\(example.command)' printed:\n\(result.text)\(result.stderr)")
+        }
     }
 
     @Test("the README's code blocks are all closed") func readmeBlocks() throws {

@@ -18,7 +18,7 @@ package enum CSVTableCommandLine {
         }
         return [
             .value("columns", "NAMES", help: help("The columns, comma-separated, in order, each named once (dotted names reach into nested objects).")),
-            .value("new-keys", "MODE", default: "error (ignore with --columns)", help: help("Keys that are not columns: \(newKeysHelp).")),
+            .value("new-keys", "MODE", default: "error (ignore with --columns)", choices: choices, help: help("Keys that are not columns: \(newKeysHelp).")),
             .value("flatten-depth", "N", default: "all", help: help("Levels of nested objects flattened into dotted names, \(ParsedOptions.rangeText(flattenDepthRange)) or all; deeper objects are written as JSON text (0: none).")),
             .flag("quote-all", help: help("Quote every field.")),
             .value("delimiter", short: "d", "CHAR", default: ",", help: help("The field delimiter: one ASCII character, or \\t, tab, comma, semicolon, pipe, space.")),

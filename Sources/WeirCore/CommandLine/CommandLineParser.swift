@@ -50,6 +50,9 @@ package struct ParsedOptions: Sendable {
             if !option.repeatable, valuesByName[option.long] != nil {
                 throw UsageError("option '\(spelled)' given more than once")
             }
+            if !option.choices.isEmpty, let wrong = values.first(where: { !option.choices.contains($0) }) {
+                throw ParsedOptions.notAChoice(option.long, option.choices, wrong)
+            }
             valuesByName[option.long, default: []].append(contentsOf: values)
         }
         var optionsEnded = false
@@ -159,12 +162,16 @@ package struct ParsedOptions: Sendable {
     }
 
     /// The value of `long`, which must be one of `choices`, or `defaultValue` when absent.
+    /// (An option declared with ``OptionSpec/choices`` is checked while parsing already.)
     package func choice(_ long: String, _ choices: [String], default defaultValue: String) throws(UsageError) -> String {
         guard let text = value(long) else { return defaultValue }
-        guard choices.contains(text) else {
-            throw UsageError("option '--\(long)' takes one of \(choices.joined(separator: ", ")), not '\(text)'")
-        }
+        guard choices.contains(text) else { throw Self.notAChoice(long, choices, text) }
         return text
+    }
+
+    /// The usage error for a value of `--long` that is not one of its `choices`.
+    private static func notAChoice(_ long: String, _ choices: [String], _ text: String) -> UsageError {
+        UsageError("option '--\(long)' takes one of \(choices.joined(separator: ", ")), not '\(text)'")
     }
 
     /// True for `-` followed by a digit, or by `.` and a digit.

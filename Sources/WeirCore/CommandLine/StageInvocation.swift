@@ -2,7 +2,8 @@
 /// runtime configured by the common options.
 ///
 /// Creating it handles what every stage shares: `--help`, `--version`, `--man` (prints the
-/// man page the repository commits), and usage errors (message, hint, exit status 2).
+/// man page the repository commits), `--spec` (``StageDescription``, for the front door and
+/// the completions), and usage errors (message, hint, exit status 2).
 package struct StageInvocation: Sendable {
     /// The stage's declaration.
     package let spec: StageSpec
@@ -17,6 +18,7 @@ package struct StageInvocation: Sendable {
         let hiddenOptions = [
             OptionSpec.flag("man", help: "Print the man page (roff) and exit."),
             OptionSpec.flag("examples", help: "Print the help examples as JSON lines (for the tests) and exit."),
+            OptionSpec.flag("spec", help: "Print the command line's description as one JSON object (for the weir front door and completions) and exit."),
         ]
         let closed = SystemIO.guardStandardDescriptors()
         SystemIO.standardInputIsOpen = !closed.inputClosed
@@ -37,6 +39,10 @@ package struct StageInvocation: Sendable {
         }
         if options.flag("man") {
             SystemIO.printOutput(HelpRenderer.manPage(spec))
+            SystemIO.exitNow(0)
+        }
+        if options.flag("spec") {
+            SystemIO.printOutput(JSONWriter.string(StageDescription(spec).json) + "\n")
             SystemIO.exitNow(0)
         }
         if options.flag("examples") {
@@ -111,7 +117,7 @@ package struct StageInvocation: Sendable {
             let jobsRange = CommonOptions.jobsRange
             configuration.jobs = try options.integer("jobs", default: min(max(SystemIO.processorCount, 1), jobsRange.upperBound), range: jobsRange)
             configuration.rejectPath = options.value("reject")
-            let policy = try options.choice("errors", ["fail", "skip", "reject"], default: configuration.rejectPath == nil ? "fail" : "reject")
+            let policy = try options.choice("errors", CommonOptions.errors.choices, default: configuration.rejectPath == nil ? "fail" : "reject")
             configuration.errorPolicy = RuntimeConfiguration.ErrorPolicy(rawValue: policy)!
             if configuration.errorPolicy == .reject, configuration.rejectPath == nil {
                 throw UsageError("--errors reject needs --reject FILE")

@@ -67,6 +67,9 @@ package enum StageInput: Sendable {
     /// Standard input only: the operands are the stage's own (`weir-exec`'s command).
     case standardInput
 
+    /// True when the operands are files to read (so a shell completes file names there).
+    package var operandsAreFiles: Bool { self == .files || self == .several }
+
     /// One sentence for `--help` and the man page.
     package var summary: String {
         switch self {
@@ -94,18 +97,49 @@ package struct OptionSpec: Sendable {
     package var repeatable: Bool
     /// How many values the option takes (2 for `--arg NAME VALUE`); 1 for value options.
     package var arity: Int
+    /// The only values the option accepts (`fail`, `skip`, `reject`), or empty for any value.
+    ///
+    /// ``ParsedOptions`` refuses any other value, and the shell completions offer these, so
+    /// what the help, the parser and the completions know cannot drift apart.
+    package var choices: [String] = []
 
     /// An option that takes a value.
     package static func value(
         _ long: String, short: Character? = nil, _ valueName: String, default defaultValue: String? = nil,
-        repeatable: Bool = false, arity: Int = 1, help: String
+        repeatable: Bool = false, arity: Int = 1, choices: [String] = [], help: String
     ) -> OptionSpec {
-        OptionSpec(long: long, short: short, valueName: valueName, defaultValue: defaultValue, help: help, repeatable: repeatable, arity: arity)
+        OptionSpec(long: long, short: short, valueName: valueName, defaultValue: defaultValue, help: help, repeatable: repeatable, arity: arity, choices: choices)
+    }
+
+    /// An option whose value is one of an enumeration's raw values (`--ragged error|pad|truncate`).
+    package static func value<Choice: RawRepresentable & CaseIterable>(
+        _ long: String, short: Character? = nil, _ valueName: String, default defaultValue: String? = nil,
+        choices: Choice.Type, help: String
+    ) -> OptionSpec where Choice.RawValue == String {
+        value(long, short: short, valueName, default: defaultValue, choices: Choice.allCases.map(\.rawValue), help: help)
     }
 
     /// An option without a value.
     package static func flag(_ long: String, short: Character? = nil, help: String) -> OptionSpec {
         OptionSpec(long: long, short: short, valueName: nil, defaultValue: nil, help: help, repeatable: false, arity: 0)
+    }
+
+    /// What each of the option's values is, for completion: one entry per value (none for a flag).
+    ///
+    /// A value named `FILE` or `PATH` is a file, `DIR` a directory; a value with ``choices``
+    /// is one of them; anything else is free text. `--slurpfile NAME FILE` has two values.
+    package var valueKinds: [OptionValueKind] {
+        guard let valueName else { return [] }
+        let names = arity > 1 ? valueName.split(separator: " ").map(String.init) : [valueName]
+        return (0..<arity).map { index in
+            let name = index < names.count ? names[index] : names.last ?? "VALUE"
+            if !choices.isEmpty { return .choice }
+            switch name {
+            case "FILE", "PATH": return .file
+            case "DIR": return .directory
+            default: return .text
+            }
+        }
     }
 
     /// True when the option takes no value.
@@ -118,6 +152,18 @@ package struct OptionSpec: Sendable {
         if let valueName { text += " \(valueName)" }
         return text
     }
+}
+
+/// What an option's value is, for shell completion (see ``OptionSpec/valueKinds``).
+package enum OptionValueKind: String, Sendable {
+    /// A file name: completed from the file system.
+    case file
+    /// A directory name: completed from the file system, directories only.
+    case directory
+    /// One of the option's ``OptionSpec/choices``.
+    case choice
+    /// Free text (an expression, a number): nothing to complete.
+    case text
 }
 
 /// A worked example: a command line, the input it reads, and the output it must print.
@@ -149,7 +195,7 @@ package enum CommonOptions {
     package static let maxLineBytesRange = 1...(1 << 30)
     package static let output = OptionSpec.value("output", short: "o", "FILE", help: "Write to FILE instead of standard output, atomically (a temporary file renamed at the end); a FILE ending in .gz is written gzip-compressed (zlib's default level 6, as gzip).")
     package static let jobs = OptionSpec.value("jobs", short: "j", "N", default: "number of cores", help: "Worker tasks for the per-record work, \(ParsedOptions.rangeText(jobsRange)). Output order never depends on N.")
-    package static let errors = OptionSpec.value("errors", "MODE", default: "fail", help: "What a bad record does: fail (stop, exit 1), skip (drop it, report on stderr, exit 0), reject (write it to the --reject file and go on).")
+    package static let errors = OptionSpec.value("errors", "MODE", default: "fail", choices: RuntimeConfiguration.ErrorPolicy.self, help: "What a bad record does: fail (stop, exit 1), skip (drop it, report on stderr, exit 0), reject (write it to the --reject file and go on).")
     package static let reject = OptionSpec.value("reject", "FILE", help: "Write each bad record to FILE as {\"file\",\"line\",\"error\",\"input\"}; implies --errors reject.")
     package static let quiet = OptionSpec.flag("quiet", short: "q", help: "With --errors skip, count bad records instead of reporting each one.")
     package static let maxLineBytes = OptionSpec.value("max-line-bytes", "N", default: "67108864", help: "The longest input record accepted, \(ParsedOptions.sizeRangeText(maxLineBytesRange)); a longer one is a bad record (suffixes K, M, G allowed).")

@@ -198,7 +198,7 @@ package struct RunOutcome: Sendable {
 /// What the common options say about a run.
 package struct RuntimeConfiguration: Sendable {
     /// What a bad record does.
-    package enum ErrorPolicy: String, Sendable { case fail, skip, reject }
+    package enum ErrorPolicy: String, Sendable, CaseIterable { case fail, skip, reject }
 
     /// Input files in order (`-` is standard input); empty means standard input.
     package var inputPaths: [String] = []
