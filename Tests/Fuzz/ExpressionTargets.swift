@@ -8,7 +8,7 @@ enum ExpressionFuzzTargets {
     /// for string templates.
     static func parse(_ data: UnsafeRawBufferPointer) {
         let source = String(decoding: data, as: UTF8.self)
-        let length = source.count
+        let length = source.unicodeScalars.count  // columns count code points
         do throws(ExpressionSyntaxError) {
             let program = try Program.compile(source)
             // A program that compiles has a source whose analysis is complete.
@@ -26,7 +26,7 @@ enum ExpressionFuzzTargets {
     private static func checkSyntaxError(_ error: ExpressionSyntaxError, source: String, length: Int) {
         FuzzCheck.require(!error.message.isEmpty, "an empty syntax error message for \(FuzzCheck.show(source.utf8))")
         FuzzCheck.require(error.column >= 0 && error.column <= length + 1,
-                          "syntax error column \(error.column) outside the \(length) characters of \(FuzzCheck.show(source.utf8)): \(error.message)")
+                          "syntax error column \(error.column) outside the \(length) code points of \(FuzzCheck.show(source.utf8)): \(error.message)")
     }
 
     /// The most outputs looked at per input: enough for every property, and it keeps an

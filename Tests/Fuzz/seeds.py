@@ -3,8 +3,9 @@
 
 Usage (from bin/fuzz): seeds.py TARGET ROOT TESTDATA CORPUS-DIR DICTIONARY-DIR
 
-Seeds come from Tests/cases/*/*/input, Tests/jq/*.test and, when TESTDATA holds them, the
-JSONTestSuite, csv-spectrum and jq test files. Each seed starts with the option bytes the
+Seeds come from Tests/cases/*/*/input, Tests/jq/*.test, the inputs the fuzzers found
+(Tests/Fuzz/regressions/TARGET/*) and, when TESTDATA holds them, the JSONTestSuite,
+csv-spectrum and jq test files. Each seed starts with the option bytes the
 target reads first (see Tests/Fuzz/*Targets.swift), so every seed is a meaningful input.
 """
 import glob
@@ -150,6 +151,11 @@ elif TARGET == 'evaluate':
                 add(data)
 else:
     sys.exit('seeds.py: unknown target ' + TARGET)
+
+# Every input a fuzz run found (Tests/Fuzz/regressions/TARGET/*) is a seed too, so each run
+# replays them first.
+for path in sorted(glob.glob(os.path.join(ROOT, 'Tests/Fuzz/regressions', TARGET, '*'))):
+    seeds.append(open(path, 'rb').read())
 
 os.makedirs(CORPUS, exist_ok=True)
 for data in seeds:
