@@ -72,12 +72,13 @@ package final class Program: @unchecked Sendable {
         var environment = Environment.root
         for name in names { environment = Environment(parent: environment, binding: .value(variables[name]!)) }
         let analysis = InputPathAnalysis(variableNames: names)
-        return Program(root: root, baseEnvironment: environment, usesContext: compiler.usesContext,
+        return Program(root: root, functions: compiler.functions, baseEnvironment: environment, usesContext: compiler.usesContext,
                        inputPaths: analysis.inputPaths(expression), conditionPaths: analysis.conditionPaths(expression))
     }
 
-    private init(root: Node, baseEnvironment: Environment, usesContext: Bool, inputPaths: JSONPathTree, conditionPaths: JSONPathTree) {
+    private init(root: Node, functions: [FunctionNode], baseEnvironment: Environment, usesContext: Bool, inputPaths: JSONPathTree, conditionPaths: JSONPathTree) {
         self.root = root
+        self.functions = functions
         self.baseEnvironment = baseEnvironment
         self.usesContext = usesContext
         self.inputPaths = inputPaths
@@ -86,6 +87,14 @@ package final class Program: @unchecked Sendable {
     }
 
     private let nullContextEnvironment: Environment
+    /// The compiled functions, whose bodies are cleared at the end (found by `bin/fuzz`: a
+    /// recursive function such as `walk` kept itself alive, so every compiled program that
+    /// used one leaked its nodes).
+    let functions: [FunctionNode]
+
+    deinit {
+        for function in functions { function.body = EmptyNode() }
+    }
 
     private func environment(_ context: EvaluationContext) -> Environment {
         guard usesContext else { return nullContextEnvironment }

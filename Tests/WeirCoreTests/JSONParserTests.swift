@@ -173,6 +173,31 @@ import Testing
         #expect(JSONWriter.string(try JSONParser.parse(text)) == text)
     }
 
+    /// Found by `bin/fuzz json`: `{"é" (NFD):…,"é" (NFC):…}` was not `==` to itself, because the
+    /// object looked keys up with Swift's `==` (canonical equivalence) and found the NFD key for
+    /// the NFC one. Lookups, equality and strings now go by bytes, as in jq.
+    @Test func canonicallyEquivalentKeysAndStringsAreDifferent() throws {
+        let nfd = "e\u{301}", nfc = "\u{e9}"
+        for padding in [0, 30] {  // below and past the object's index threshold
+            let extra = (0..<padding).map { ",\"k\($0)\":\($0)" }.joined()
+            let value = try JSONParser.parse("{\"\(nfd)\":\"NFD\",\"\(nfc)\":\"NFC\"\(extra)}")
+            guard case .object(var object) = value else { Issue.record("not an object"); return }
+            #expect(value == value)
+            #expect(object.count == 2 + padding)
+            #expect(object[nfd] == .string("NFD"))
+            #expect(object[nfc] == .string("NFC"))
+            #expect(object.position(of: nfc) == 1)
+            object[nfc] = .number(1)
+            #expect(object[nfd] == .string("NFD"))
+            object[nfd] = nil
+            #expect(object.keys.first == nfc && object[nfc] == .number(1))
+            #expect(object[nfd] == nil)
+        }
+        #expect(JSONValue.string(nfd) != JSONValue.string(nfc))
+        #expect(JSONValue.string(nfc) == JSONValue.string("\u{e9}"))
+        #expect(JSONValue.object(JSONObject([(nfd, .null)])) != JSONValue.object(JSONObject([(nfc, .null)])))
+    }
+
     @Test func workStackMovesFramesOut() {
         var stack = JSONWorkStack<String>()
         for index in 0..<100 { stack.append("value number \(index)") }

@@ -3,6 +3,10 @@
 /// Most records have a few dozen keys, where a linear scan beats hashing; an index is
 /// built only for large objects. Setting an existing key keeps its position (as jq does,
 /// and as a later duplicate key in the input does: the last value wins, in the first place).
+///
+/// Keys are the same key when their UTF-8 bytes are, as in jq and ``JSONParser``: `"é"` in NFC
+/// and in NFD are two keys, although Swift's `String` `==` (and its hashing) would take them
+/// for one.
 package struct JSONObject: Sendable {
     private var entryKeys: [String] = []
     private var entryValues: [JSONValue] = []
@@ -41,8 +45,12 @@ package struct JSONObject: Sendable {
 
     /// The position of `key` among the entries, if present.
     package func position(of key: String) -> Int? {
-        if let index { return index[key] }
-        return entryKeys.firstIndex(of: key)
+        if let index {
+            // The index hashes canonically: a hit may be an equivalent spelling of `key`.
+            guard let position = index[key] else { return nil }
+            if JSONValue.sameUTF8(entryKeys[position], key) { return position }
+        }
+        return entryKeys.firstIndex { JSONValue.sameUTF8($0, key) }
     }
 
     /// The value under `key`; setting `nil` removes the key.

@@ -43,13 +43,13 @@ extension JSONValue {
 }
 
 extension JSONValue: Equatable {
-    /// Equality as jq defines it: numbers by value, objects regardless of key order.
+    /// Equality as jq defines it: numbers by value, strings by their bytes, objects regardless of key order.
     package static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): true
         case (.bool(let a), .bool(let b)): a == b
         case (.number(let a), .number(let b)): a == b
-        case (.string(let a), .string(let b)): a == b
+        case (.string(let a), .string(let b)): sameUTF8(a, b)
         case (.array(let a), .array(let b)): a == b
         case (.object(let a), .object(let b)): a == b
         default: false
@@ -103,6 +103,14 @@ extension JSONValue: Comparable {
         default:
             return 0  // same rank and no payload: null/null, false/false, true/true
         }
+    }
+
+    /// Whether two strings have the same UTF-8 bytes: jq's string and key equality. Swift's
+    /// `==` is canonical equivalence (`"é"` in NFC equals it in NFD), which jq's is not.
+    /// `==` runs first: it rejects most different strings quickly and compares ASCII byte for byte.
+    @inline(__always)
+    package static func sameUTF8(_ a: String, _ b: String) -> Bool {
+        a == b && a.utf8.elementsEqual(b.utf8)
     }
 
     /// Byte-wise comparison of the UTF-8 encodings, which is code-point order.

@@ -62,11 +62,13 @@ extension Builtins {
             "tojson/0": .unary { .string(ValueText.json($0)) },
             "fromjson/0": .unary { value in
                 guard case .string(let text) = value else { throw typeError(value, "only strings can be parsed") }
-                do {
+                // Typed: caught as `any Error`, the JSONError leaked when the `nan` branch
+                // returned without using it (found by `bin/fuzz evaluate` under LeakSanitizer).
+                do throws(JSONError) {
                     return try JSONParser.parse(text)
                 } catch {
                     if text == "nan" || text == "NaN" || text == "-NaN" || text == "-nan" { return .number(.nan) }
-                    throw EvaluationError("\((error as? JSONError)?.message ?? "invalid JSON") (while parsing '\(text)')")
+                    throw EvaluationError("\(error.message) (while parsing '\(text)')")
                 }
             },
             "tonumber/0": .unary { value in

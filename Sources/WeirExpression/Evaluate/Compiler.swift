@@ -48,6 +48,9 @@ final class Compiler {
     private var preludeFunctions: [String: FunctionNode] = [:]
     /// True once the program uses `input_filename` / `input_line_number`.
     private(set) var usesContext = false
+    /// Every function compiled, the program's and the prelude's: a recursive one refers to
+    /// itself through its body, so ``Program`` breaks those cycles when it goes away.
+    private(set) var functions: [FunctionNode] = []
     /// The scope of the program's root (named variables, `$ENV`, the evaluation context).
     let rootScope: Scope?
 
@@ -313,6 +316,7 @@ final class Compiler {
 
     private func compileDefinition(_ definition: FunctionDefinition, _ scope: Scope?) throws(ExpressionSyntaxError) -> FunctionNode {
         let function = FunctionNode(name: definition.name, valueParameters: definition.parameters.map { $0.hasPrefix("$") })
+        functions.append(function)
         var bodyScope = Scope(parent: scope, entry: .function(definition.name, arity: definition.parameters.count, function))
         for parameter in definition.parameters {
             if parameter.hasPrefix("$") {
@@ -375,6 +379,7 @@ final class Compiler {
         guard case .functionDefinition(let definition, _) = expression else { return nil }
         let function = FunctionNode(name: name, valueParameters: definition.parameters.map { $0.hasPrefix("$") })
         function.staticEnvironment = Environment(parent: nil, binding: .function)
+        functions.append(function)
         preludeFunctions[key] = function
         var bodyScope = Scope(parent: nil, entry: .function(name, arity: arity, function))
         for parameter in definition.parameters {

@@ -15,7 +15,7 @@ package enum ValueOrder {
     @inline(__always)
     static func equal(_ lhs: JSONValue, _ rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
-        case (.string(let a), .string(let b)): return a == b
+        case (.string(let a), .string(let b)): return JSONValue.sameUTF8(a, b)
         case (.number(let a), .number(let b)):
             if a.double.isNaN || b.double.isNaN { return false }
             return JSONNumber.compare(a, b) == 0
