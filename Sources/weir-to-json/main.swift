@@ -20,7 +20,7 @@ let spec = StageSpec(
         .flag("pretty", short: "p", help: "Indent each record like jq . (one indented value per record)."),
         .flag("array", short: "a", help: "With --pretty, write one indented array rather than one value per record."),
         .value("indent", "N", default: "2", help: "Spaces per level with --pretty, \(ParsedOptions.rangeText(indentRange))."),
-        .value("color", "WHEN", default: "auto", choices: ColorMode.self, help: "Colour the --pretty output: never, always, or auto (when standard output is a terminal)."),
+        .value("color", "WHEN", default: "auto", choices: ColorChoice.self, help: "Colour the --pretty output: \(ColorChoice.valuesText); auto colours a terminal unless NO_COLOR is set."),
     ],
     examples: [
         StageExample(
@@ -46,10 +46,9 @@ let pretty = invocation.options.flag("pretty")
 let asArray = !pretty || invocation.options.flag("array")
 let indent = invocation.integer("indent", default: 2, range: indentRange)
 /// When `--color` colours the output.
-enum ColorMode: String, CaseIterable { case never, always, auto }
-let colorMode = invocation.choice("color", default: ColorMode.auto)
+let colorChoice = invocation.choice("color", default: ColorChoice.auto)
 let outputIsTerminal = invocation.options.value("output") == nil && SystemIO.isTerminal(SystemIO.standardOutput)
-let colors: JSONColors? = pretty && (colorMode == .always || (colorMode == .auto && outputIsTerminal)) ? .jq : nil
+let colors: JSONColors? = pretty && colorChoice.usesColor(outputIsTerminal: outputIsTerminal) ? .jq : nil
 
 /// Validates each record and writes it compact or indented. Records end in `\n`, or in array
 /// mode in a NUL byte (which JSON text never contains raw) that ``ArraySink`` turns into separators.

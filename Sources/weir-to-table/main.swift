@@ -39,7 +39,7 @@ let spec = StageSpec(
         .value("width", "N", help: "Fit the table into N columns (\(ParsedOptions.rangeText(widthRange)); 0 for no limit). Default: on a terminal its width, else no limit."),
         .value("window", "N", default: "100", help: "How many records decide the columns and widths (\(ParsedOptions.rangeText(windowRange))); they are held before the first line is written."),
         .flag("markdown", help: "Write a GitHub Markdown table."),
-        .value("color", "WHEN", default: "auto", help: "Colours: \(ColorChoice.valuesText); auto colours a terminal unless NO_COLOR is set."),
+        .value("color", "WHEN", default: "auto", choices: ColorChoice.self, help: "Colours: \(ColorChoice.valuesText); auto colours a terminal unless NO_COLOR is set."),
     ],
     examples: [
         StageExample(

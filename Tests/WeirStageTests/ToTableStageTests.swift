@@ -112,6 +112,19 @@ import WeirCore
         #expect(bad.status == 2 && bad.stderr.contains("auto, always, never"), "\(bad.stderr)")
     }
 
+    @Test("weir-to-json --pretty follows the same colour rules: auto colours a terminal, NO_COLOR turns it off, always outranks it")
+    func prettyJSONColors() throws {
+        let input = #"{"n":1}"# + "\n"
+        let terminal = try onTerminal("weir-to-json --pretty", input: input)
+        #expect(terminal.contains("\u{1B}["), "\(terminal)")
+        let disabled = try onTerminal("weir-to-json --pretty", input: input, environment: "NO_COLOR=1")
+        #expect(disabled == "{\n  \"n\": 1\n}\n", "\(disabled)")
+        let always = try StageHarness.shell("weir-to-json --pretty --color always", input: input, environment: ["NO_COLOR": "1"])
+        #expect(always.text.contains("\u{1B}["), "an explicit --color always outranks NO_COLOR")
+        let piped = try StageHarness.shell("weir-to-json --pretty", input: input)
+        #expect(piped.text == "{\n  \"n\": 1\n}\n")
+    }
+
     @Test("on a terminal the table is fitted to its width (the terminal's size, or COLUMNS)")
     func fitsTheTerminal() throws {
         let wide = String(repeating: "w", count: 100)
