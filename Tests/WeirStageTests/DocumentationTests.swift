@@ -97,22 +97,79 @@ import WeirTestSupport
         #expect(text.contains("- [`\(stage)`](#\(stage))"), "README.md's stage list lacks \(stage)")
     }
 
-    @Test("the README's front door section shows what weir prints")
-    func readmeFrontDoorSection() throws {
-        let text = try String(contentsOf: StageHarness.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        let heading = try #require(lines.firstIndex(of: "## weir, the front door"), "README.md has no '## weir, the front door' section")
-        // The section's first sh block: `$ COMMAND` lines, each followed by its exact output.
-        let start = try #require(lines[heading...].firstIndex(of: "```sh")) + 1
-        let end = try #require(lines[start...].firstIndex(of: "```"))
-        var examples: [(command: String, output: String)] = []
-        for line in lines[start..<end] {
-            if line.hasPrefix("$ ") { examples.append((String(line.dropFirst(2)), "")) } else if !examples.isEmpty { examples[examples.count - 1].output += line + "\n" }
+    /// The README's shell examples that show output. In each ```sh block, every `$ COMMAND`
+    /// (continued over lines that end in `\\`) up to the last one followed by output is run, in
+    /// order, in one fresh directory; each must print exactly the lines after it (none when the
+    /// next line is another `$`). Commands after the last output are illustrations, not run.
+    struct ReadmeExample: CustomTestStringConvertible {
+        var section: String
+        var line: Int
+        var commands: [(command: String, output: String)]
+        var testDescription: String { "\(section) (README.md:\(line))" }
+    }
+
+    static let readmeExamples: [ReadmeExample] = {
+        let url = StageHarness.repositoryRoot.appendingPathComponent("README.md")
+        let lines = ((try? String(contentsOf: url, encoding: .utf8)) ?? "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var examples: [ReadmeExample] = []
+        var section = ""
+        var index = 0
+        while index < lines.count {
+            let line = lines[index]
+            if line.hasPrefix("## ") || line.hasPrefix("### ") { section = line.drop { $0 == "#" }.trimmingCharacters(in: .whitespaces) }
+            guard line == "```sh" else { index += 1; continue }
+            let first = index + 1
+            var end = first
+            while end < lines.count && !lines[end].hasPrefix("```") { end += 1 }
+            var commands: [(command: String, output: String, shown: Bool)] = []
+            var row = first
+            while row < end {
+                let text = lines[row]
+                if text.hasPrefix("$ ") {
+                    var command = String(text.dropFirst(2))
+                    while command.hasSuffix("\\"), row + 1 < end { row += 1; command += "\n" + lines[row] }
+                    commands.append((command, "", false))
+                } else if !commands.isEmpty {
+                    commands[commands.count - 1].output += text + "\n"
+                    if !text.isEmpty { commands[commands.count - 1].shown = true }
+                }
+                row += 1
+            }
+            if let last = commands.lastIndex(where: \.shown) {
+                let run = commands[...last].map { command in
+                    // Blank lines separate a command's output from the next example.
+                    var output = command.output
+                    while output.hasSuffix("\n\n") { output.removeLast() }
+                    return (command: command.command, output: output == "\n" ? "" : output)
+                }
+                examples.append(ReadmeExample(section: section, line: first + 1, commands: run))
+            }
+            index = end + 1
         }
-        #expect(examples.count >= 3)
-        for example in examples {
-            let result = try StageHarness.shell(example.command)
-            #expect(result.text == example.output, "README: '\(example.command)' printed:\n\(result.text)\(result.stderr)")
+        return examples
+    }()
+
+    @Test("the README's examples print the output they show", arguments: readmeExamples)
+    func readmeExample(_ example: ReadmeExample) throws {
+        let needsServer = example.commands.contains { $0.command.contains(Self.exampleHost) }
+        try #require(!needsServer || TestHTTPServer.isAvailable, "\(example.section)'s example needs python3 for the local HTTP server")
+        let server = needsServer ? try TestHTTPServer() : nil
+        let host = server.map { String($0.baseURL.dropFirst("http://".count)) } ?? Self.exampleHost
+        let directory = try StageHarness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for (command, output) in example.commands {
+            let result = try StageHarness.shell(command.replacingOccurrences(of: Self.exampleHost, with: host), directory: directory)
+            #expect(result.text == output.replacingOccurrences(of: Self.exampleHost, with: host),
+                    "README.md:\(example.line): '\(command)' printed:\n\(result.text)\(result.stderr)")
+        }
+    }
+
+    @Test("every stage's README section, the front door, compressed files and the jq and Miller tables have a checked example")
+    func readmeExamplesCoverEverySection() {
+        let sections = Set(Self.readmeExamples.map(\.section))
+        let needed = Self.stages + ["weir, the front door", "Compressed files", "For jq users", "For Miller users"]
+        for name in needed {
+            #expect(sections.contains(name), "README.md: the '\(name)' section has no example with its output")
         }
     }
 

@@ -103,7 +103,7 @@ import Testing
         #expect(typo.status == 2)
         #expect(typo.stderr.contains("(did you mean 'filter'?)"), "\(typo.stderr)")
         let prefix = try StageHarness.shell("weir from")
-        #expect(prefix.stderr.contains("did you mean 'from-csv' or 'from-json'?"), "\(prefix.stderr)")
+        #expect(prefix.stderr.contains("did you mean 'from-csv' or 'from-json' or 'from-lines'?"), "\(prefix.stderr)")
         for command in ["weir --frob", "weir completions", "weir completions tcsh", "weir help map extra", "weir --version extra", "weir help nosuch", "weir ../weir-cat"] {
             let result = try StageHarness.shell(command)
             #expect(result.status == 2, "\(command): \(result.status)")
