@@ -19,7 +19,9 @@ final class AssignNode: Node {
 
     private func collectPaths(_ input: JSONValue, _ env: Environment) throws -> [[JSONValue]] {
         var paths: [[JSONValue]] = []
-        try lhs.paths(input, [], env) { path, value in paths.append(try PathMode.result(path, value)) }
+        try PathTracking.tracking([], input) {
+            try lhs.paths(input, [], env) { path, value in paths.append(try PathMode.result(path, value)) }
+        }
         return paths
     }
 
@@ -88,7 +90,9 @@ final class PathOfNode: Node {
     init(body: Node) { self.body = body }
 
     override func run(_ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
-        try body.paths(input, [], env) { path, value in try emit(.array(try PathMode.result(path, value))) }
+        try PathTracking.tracking([], input) {
+            try body.paths(input, [], env) { path, value in try emit(.array(try PathMode.result(path, value))) }
+        }
     }
 }
 

@@ -26,9 +26,13 @@ class Node {
     /// Path mode: calls `emit` with the path (from the `path(…)` root) and value of each output.
     ///
     /// A node that is not a path expression emits its values with a `nil` path; indexing such a
-    /// value, or using it as a path, is the error (as in jq).
+    /// value, or using it as a path, is the error (as in jq). Except that jq checks a value
+    /// against the one at the path by identity, and every null, true or false is identical to
+    /// another of its kind: an output equal to its input that is one of those keeps the input's
+    /// path (`null | path(null)` is `[]`, `1 | path(null)` an error), and one equal to the value
+    /// at the last path reached stands for that path (``PathTracking``: `true | path(not | not)`).
     func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
-        try run(input, env) { try emit(nil, $0) }
+        try run(input, env) { try emit(PathMode.isIdenticalScalar($0, input) ? path : nil, $0) }
     }
 }
 
@@ -37,7 +41,7 @@ enum PathMode {
     /// `path + [key]`, or jq's error when the value came from a non-path expression.
     @inline(__always)
     static func extend(_ path: [JSONValue]?, _ key: JSONValue, of value: JSONValue) throws -> [JSONValue] {
-        guard let path else {
+        guard let path = path ?? PathTracking.path(standingFor: value) else {
             throw EvaluationError("Invalid path expression near attempt to access element \(ValueOperations.truncatedText(key)) of \(ValueOperations.truncatedText(value))")
         }
         return path + [key]
@@ -45,15 +49,27 @@ enum PathMode {
 
     /// The path, or jq's error for iterating a value that came from a non-path expression.
     static func iterable(_ path: [JSONValue]?, _ value: JSONValue) throws -> [JSONValue] {
-        guard let path else {
+        guard let path = path ?? PathTracking.path(standingFor: value) else {
             throw EvaluationError("Invalid path expression near attempt to iterate through \(ValueOperations.truncatedText(value))")
         }
         return path
     }
 
+    /// Whether jq takes `output` for the very value `input` in path mode: both null, or the same
+    /// boolean. (Strings, numbers, arrays and objects are compared by pointer in jq, which a
+    /// value type cannot mirror; they count as new values, so `path(1)` is an error as in jq.)
+    @inline(__always)
+    static func isIdenticalScalar(_ output: JSONValue, _ input: JSONValue) -> Bool {
+        switch (output, input) {
+        case (.null, .null): return true
+        case (.bool(let a), .bool(let b)): return a == b
+        default: return false
+        }
+    }
+
     /// A finished path, or jq's error for a result that is not a path.
     static func result(_ path: [JSONValue]?, _ value: JSONValue) throws -> [JSONValue] {
-        guard let path else {
+        guard let path = path ?? PathTracking.path(standingFor: value) else {
             throw EvaluationError("Invalid path expression with result \(ValueOperations.truncatedText(value))")
         }
         return path
@@ -77,10 +93,6 @@ final class LiteralNode: Node {
     init(_ value: JSONValue) { self.value = value }
     override var isSingle: Bool { true }
     override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue { value }
-    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
-        if case .null = value { try emit(path, .null); return }  // jq: `path(null)` is `[]`-relative null
-        try super.paths(input, path, env, emit)
-    }
 }
 
 /// `$name`, resolved to a depth in the environment.
@@ -393,7 +405,10 @@ final class PipeNode: Node {
 
     override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
         let right = self.right
-        try left.paths(input, path, env) { subpath, value in try right.paths(value, subpath, env, emit) }
+        try left.paths(input, path, env) { subpath, value in
+            guard let subpath else { return try right.paths(value, nil, env, emit) }
+            try PathTracking.tracking(subpath, value) { try right.paths(value, subpath, env, emit) }
+        }
     }
 }
 
