@@ -56,7 +56,7 @@ enum ShellTools {
             (["weir", "ma"], "map"),
             (["weir", "me"], "merge"),
             (["weir", "m"], "map|merge"),
-            (["weir", "from-"], "from-csv|from-json"),
+            (["weir", "from-"], "from-csv|from-json|from-lines"),
             (["weir", "he"], "head|help"),
             (["weir", "--v"], "--version"),
             (["weir-map", "--err"], "--errors"),

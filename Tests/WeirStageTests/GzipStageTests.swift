@@ -189,22 +189,6 @@ import Testing
         #expect(rejects.lines.last?.hasPrefix(#"{"file":"<stdin>","line":2"#) == true)
     }
 
-    @Test("the README's Compressed files example gives the output it shows")
-    func readmeExample() throws {
-        let readme = try String(contentsOf: StageHarness.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
-        let lines = readme.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        guard let heading = lines.firstIndex(of: "### Compressed files") else {
-            Issue.record("README.md has no '### Compressed files' section")
-            return
-        }
-        let block = lines[(heading + 1)...].prefix { !$0.hasPrefix("#") }.filter { $0.hasPrefix("    ") }.map { String($0.dropFirst(4)) }
-        let commands = block.filter { $0.hasPrefix("$ ") }.map { String($0.dropFirst(2)) }
-        let expected = block.filter { !$0.hasPrefix("$ ") }
-        #expect(commands.count >= 3)
-        let result = try Self.run(commands.map { "{ \($0); } 2>&1" }.joined(separator: "; "))
-        #expect(result.lines == expected)
-    }
-
     @Test("--slurpfile reads a gzip file whole")
     func slurpfile() throws {
         let result = try Self.run(#"printf '1 2\n3' | gzip -c > values.gz && echo '{}' | weir-map --slurpfile v values.gz '$v'"#)
