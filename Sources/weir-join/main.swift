@@ -264,7 +264,8 @@ struct JoinRecord: RecordTransform {
     }
 
     mutating func process(_ record: UnsafeRawBufferPointer, at position: RecordPosition, into output: inout [UInt8]) throws(RecordError) -> Int {
-        let value = try RecordDecoding.parse(record, keeping: on.inputPaths)
+        var isCompact = false
+        let value = try RecordDecoding.parse(record, keeping: on.inputPaths, isCompact: &isCompact)
         var keyNumber: Int? = nil
         let key: JSONValue?
         do throws(RecordError) { key = try firstKey(on, value, position) } catch { throw RecordError("--on: " + error.message) }
@@ -281,7 +282,7 @@ struct JoinRecord: RecordTransform {
                     try ObjectEditing.appendSettingField(field, to: null, in: record, into: &output, scratch: &scratch)
                 }
             } else {
-                JSONCompactor.appendValidated(record, into: &output)  // validated by the parse above
+                JSONCompactor.appendValidated(record, isCompact: isCompact, into: &output)  // validated by the parse above
             }
             output.append(0x0A)
             return 1

@@ -70,12 +70,13 @@ struct Top: RecordTransform {
     var finishWritesHeldRecords: Bool { true }
 
     mutating func process(_ record: UnsafeRawBufferPointer, at position: RecordPosition, into output: inout [UInt8]) throws(RecordError) -> Int {
-        let value = try RecordDecoding.parse(record, keeping: paths)
+        var isCompact = false
+        let value = try RecordDecoding.parse(record, keeping: paths, isCompact: &isCompact)
         let keyValue = try key.singleOutput(of: value, at: position, option: "--by")
         groupText.removeAll(keepingCapacity: true)
         if let group { GroupingKey.write(try group.singleOutput(of: value, at: position, option: "--group"), into: &groupText) }
         compacted.removeAll(keepingCapacity: true)
-        JSONCompactor.appendValidated(record, into: &compacted)  // validated by the parse above
+        JSONCompactor.appendValidated(record, isCompact: isCompact, into: &compacted)  // validated by the parse above
         compacted.withUnsafeBytes { record in
             groupText.withUnsafeBytes { group in
                 _ = keeper.offer(keyValue, at: InputOrder(position), group: group, record: record)

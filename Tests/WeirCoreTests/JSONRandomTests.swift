@@ -66,6 +66,29 @@ import Testing
         }
     }
 
+    /// The parse says a text is compact exactly when it is its own compact form, whatever it
+    /// keeps (a whole parse, nothing, one key, a missing key), so a stage may copy it as it is.
+    @Test func theParseKnowsWhenATextIsCompact() throws {
+        var random = JSONSeededGenerator(seed: 12)
+        let trees: [JSONPathTree] = [.whole, .none, JSONPathTree(isWhole: false, children: ["a": .whole]),
+                                     JSONPathTree(isWhole: false, children: ["b": JSONPathTree(isWhole: false, children: ["c": .whole])])]
+        for round in 0..<Self.valueCount {
+            let value = JSONFixtures.randomValue(&random)
+            let compact = JSONFixtures.compactText(value)
+            var pretty: [UInt8] = []
+            compact.withUnsafeBytes { JSONPrettyPrinter.format($0, indent: round % 5, into: &pretty) }
+            let object = Array(#"{"a":1,"b":"#.utf8) + pretty + Array("}".utf8)
+            let compactObject = Array(#"{"a":1,"b":"#.utf8) + compact + Array("}".utf8)
+            for text in [compact, pretty, Array(" ".utf8) + compact, compact + Array("\r".utf8), object, compactObject] {
+                for tree in trees {
+                    var isCompact = !(text == compact || text == compactObject)
+                    _ = try text.withUnsafeBytes { bytes throws(JSONError) in try JSONParser.parse(bytes, keeping: tree, isCompact: &isCompact) }
+                    #expect(isCompact == (text == compact || text == compactObject), "\(String(decoding: text, as: UTF8.self))")
+                }
+            }
+        }
+    }
+
     /// Random byte changes, insertions, deletions and truncations of valid texts.
     static func mutate(_ text: [UInt8], _ random: inout JSONSeededGenerator) -> [UInt8] {
         var bytes = text

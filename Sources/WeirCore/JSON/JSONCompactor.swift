@@ -43,8 +43,10 @@ package enum JSONCompactor {
     /// Appends the compact form of a text that has already been validated (by ``JSONParser``,
     /// whose partial parse validates what it skips): drops the whitespace outside strings and
     /// checks nothing else, so a stage that parses a record for its key does not validate it twice.
-    /// Runs without whitespace are copied whole.
-    package static func appendValidated(_ text: UnsafeRawBufferPointer, into output: inout [UInt8]) {
+    /// Runs without whitespace are copied whole, and a text the parse found compact
+    /// (`isCompact`, from ``JSONParser/parse(_:keeping:isCompact:maxDepth:)``) in one copy.
+    package static func appendValidated(_ text: UnsafeRawBufferPointer, isCompact: Bool = false, into output: inout [UInt8]) {
+        if isCompact { output.append(contentsOf: text); return }
         guard let base = text.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
         let count = text.count
         var runStart = 0

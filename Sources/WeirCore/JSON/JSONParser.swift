@@ -49,6 +49,8 @@ package struct JSONParser: ~Copyable {
     private var objectValues = JSONWorkStack<JSONValue>()
     /// Scratch space for decoding strings with escapes.
     private var unescaped: [UInt8] = []
+    /// Whether any whitespace outside strings was skipped: when not, the text is already compact.
+    private var sawWhitespace = false
 
     private init(bytes: UnsafeRawBufferPointer, maxDepth: Int) {
         self.base = JSONScan.base(of: bytes)
@@ -74,6 +76,21 @@ package struct JSONParser: ~Copyable {
     ) throws(JSONError) -> JSONValue {
         var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
         return try parser.parseText(keeping: tree.isWhole ? nil : tree)
+    }
+
+    /// ``parse(_:keeping:maxDepth:)`` that also says whether the text has no whitespace outside
+    /// its strings: then it is already its own compact form, and a stage that writes the record
+    /// can copy it instead of compacting it (``JSONCompactor/appendValidated(_:into:)``).
+    package static func parse(
+        _ bytes: UnsafeRawBufferPointer,
+        keeping tree: JSONPathTree,
+        isCompact: inout Bool,
+        maxDepth: Int = defaultMaxDepth
+    ) throws(JSONError) -> JSONValue {
+        var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
+        let value = try parser.parseText(keeping: tree.isWhole ? nil : tree)
+        isCompact = !parser.sawWhitespace
+        return value
     }
 
     /// Parses one JSON text held in a `String`.
@@ -107,14 +124,14 @@ package struct JSONParser: ~Copyable {
     // MARK: - Grammar
 
     private mutating func parseText(keeping tree: JSONPathTree?) throws(JSONError) -> JSONValue {
-        JSONScan.skipWhitespace(base, count, &position)
+        skipSpace()
         let value: JSONValue
         if let tree {
             value = try parseValue(keeping: tree)
         } else {
             value = try parseValue()
         }
-        JSONScan.skipWhitespace(base, count, &position)
+        skipSpace()
         if position < count {
             throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedEnd)
         }
@@ -154,7 +171,7 @@ package struct JSONParser: ~Copyable {
         if depth >= maxDepth { throw JSONScan.tooDeep(position, maxDepth: maxDepth) }
         depth &+= 1
         position &+= 1
-        JSONScan.skipWhitespace(base, count, &position)
+        skipSpace()
     }
 
     private mutating func parseArray() throws(JSONError) -> JSONValue {
@@ -228,12 +245,12 @@ package struct JSONParser: ~Copyable {
             key = String(decoding: UnsafeBufferPointer(start: base + start, count: end &- start), as: UTF8.self)
             fingerprint = Self.fingerprint(base + start, end &- start)
         }
-        JSONScan.skipWhitespace(base, count, &position)
+        skipSpace()
         guard position < count, base[position] == UInt8(ascii: ":") else {
             throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedColon)
         }
         position &+= 1
-        JSONScan.skipWhitespace(base, count, &position)
+        skipSpace()
         return (key, fingerprint)
     }
 
@@ -394,12 +411,12 @@ package struct JSONParser: ~Copyable {
     /// bracket (false: the container ends); anything else is an error.
     @inline(__always)
     private mutating func continueContainer(closingWith closing: UInt8, expected: String) throws(JSONError) -> Bool {
-        JSONScan.skipWhitespace(base, count, &position)
+        skipSpace()
         guard position < count else { throw JSONScan.unexpected(base, count, position, expected: expected) }
         let byte = base[position]
         position &+= 1
         if byte == UInt8(ascii: ",") {
-            JSONScan.skipWhitespace(base, count, &position)
+            skipSpace()
             return true
         }
         if byte == closing { return false }
@@ -452,12 +469,12 @@ package struct JSONParser: ~Copyable {
         } else {
             match = table.index(of: base + start, length: end &- start)
         }
-        JSONScan.skipWhitespace(base, count, &position)
+        skipSpace()
         guard position < count, base[position] == UInt8(ascii: ":") else {
             throw JSONScan.unexpected(base, count, position, expected: JSONScan.expectedColon)
         }
         position &+= 1
-        JSONScan.skipWhitespace(base, count, &position)
+        skipSpace()
         return match
     }
 
@@ -489,6 +506,16 @@ package struct JSONParser: ~Copyable {
         var validator = JSONValidator(base: base, count: count, position: position, maxDepth: maxDepth)
         try validator.scanValue(startDepth: depth)
         position = validator.position
+        if validator.sawWhitespace { sawWhitespace = true }
+    }
+
+    /// Skips whitespace, noting that there was some.
+    @inline(__always)
+    private mutating func skipSpace() {
+        guard position < count, base[position] <= 0x20 else { return }
+        let start = position
+        JSONScan.skipWhitespace(base, count, &position)
+        if position != start { sawWhitespace = true }
     }
 }
 

@@ -279,6 +279,8 @@ struct JSONValidator {
     var outputCount = 0
     /// The start of the run of bytes not yet copied to `output`.
     var runStart: Int
+    /// Whether any whitespace outside strings was skipped.
+    var sawWhitespace = false
 
     init(base: UnsafePointer<UInt8>, count: Int, position: Int, maxDepth: Int, output: UnsafeMutablePointer<UInt8>? = nil) {
         self.base = base
@@ -295,6 +297,7 @@ struct JSONValidator {
         guard position < count else { return }
         let byte = base[position]
         guard byte <= 0x20, JSONScan.isWhitespace(byte) else { return }
+        sawWhitespace = true
         if let output {
             let length = position &- runStart
             if outputCount != runStart { (output + outputCount).update(from: base + runStart, count: length) }

@@ -21,6 +21,16 @@ package enum RecordDecoding {
         }
     }
 
+    /// ``parse(_:keeping:)`` that also says whether the record is already compact (no whitespace
+    /// outside strings), so that writing it back is a copy.
+    package static func parse(_ record: UnsafeRawBufferPointer, keeping paths: JSONPathTree, isCompact: inout Bool) throws(RecordError) -> JSONValue {
+        do throws(JSONError) {
+            return try JSONParser.parse(record, keeping: paths, isCompact: &isCompact)
+        } catch {
+            throw RecordError(error, in: record)
+        }
+    }
+
     /// ``compact(_:into:)`` for a record held in an array (the async stages' records).
     package static func compact(_ record: [UInt8], into output: inout [UInt8]) throws(RecordError) {
         let failure: RecordError? = record.withUnsafeBytes { bytes in

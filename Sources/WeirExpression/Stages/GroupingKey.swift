@@ -66,11 +66,12 @@ package struct KeyedRecordTransform: RecordTransform {
             return 1
         }
         // The partial parse validates the whole record, so compacting it checks nothing again.
-        let value = try RecordDecoding.parse(record, keeping: key.inputPaths)
+        var isCompact = false
+        let value = try RecordDecoding.parse(record, keeping: key.inputPaths, isCompact: &isCompact)
         let keyValue = try key.singleOutput(of: value, at: position, option: "--by")
         GroupingKey.write(keyValue, into: &output)
         output.append(0x09)
-        JSONCompactor.appendValidated(record, into: &output)
+        JSONCompactor.appendValidated(record, isCompact: isCompact, into: &output)
         output.append(0x0A)
         return 1
     }
