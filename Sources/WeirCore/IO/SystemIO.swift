@@ -109,7 +109,7 @@ package enum SystemIO {
         do throws(GzipError) {
             return try GzipInflater.inflateAll(bytes)
         } catch {
-            let name = path == "-" ? "<stdin>" : path
+            let name = InputName.display(path)
             throw IOError(code: EIO, context: "cannot read '\(path)'", reason: String(error.message(name: name).dropFirst(name.count + 2)))
         }
     }
