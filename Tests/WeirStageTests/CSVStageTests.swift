@@ -142,6 +142,29 @@ import WeirTestSupport
         #expect(toCSV.contains("<stdin>:29:4: unexpected ']', expected a digit after the decimal point"))
     }
 
+    /// -d/--delimiter, --tsv and --quote are read and checked alike by every CSV stage
+    /// (CSVDialectOptions): the same usage errors, and the same dialect in effect.
+    @Test func dialectOptionsAreReadAlikeEverywhere() throws {
+        let stages = ["weir-from-csv", "weir-to-csv", "weir-split --format csv --to 'x-\\(.a).csv'"]
+        for (arguments, message) in [("--tsv -d x", "--tsv and --delimiter do not go together"),
+                                     ("-d xx", "option '--delimiter' takes one ASCII character (or \\t), not 'xx'"),
+                                     ("--quote ab", "option '--quote' takes one ASCII character (or \\t), not 'ab'")] {
+            for stage in stages {
+                let result = try StageHarness.shell("\(stage) \(arguments) </dev/null")
+                let name = String(stage.prefix { $0 != " " })
+                #expect(result.status == 2, "\(stage) \(arguments)")
+                #expect(result.stderr.hasPrefix("\(name): \(message)\n"), "\(stage) \(arguments): \(result.stderr)")
+            }
+        }
+        let same = try StageHarness.shell("weir-from-csv -d , --quote , </dev/null; weir-to-csv -d , --quote , </dev/null", input: "")
+        let lines = same.stderr.split(separator: "\n").filter { $0.hasPrefix("weir-") }.map { $0.drop { $0 != ":" } }
+        #expect(lines.count == 2 && lines[0] == lines[1], "\(same.stderr)")
+        #expect(try StageHarness.shell("weir-from-csv --sniff --tsv </dev/null").stderr
+            .hasPrefix("weir-from-csv: --sniff guesses the delimiter: leave out --delimiter and --tsv"))
+        let semicolons = try StageHarness.shell("weir-from-csv -d ';' --quote \\' | weir-to-csv --tsv", input: "a;b\n'x;y';2\n")
+        #expect(semicolons.text == "a\tb\nx;y\t2\n")
+    }
+
     @Test func unterminatedQuoteAtEndOfFile() throws {
         let result = try StageHarness.shell("weir-from-csv", input: "a,b\n1,2\n3,\"never closed\n4,5\n")
         #expect(result.status == 1)
