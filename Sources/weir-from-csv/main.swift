@@ -34,10 +34,7 @@ let spec = StageSpec(
         other byte order than declared, and U+0A00, a line feed with its bytes swapped (the \
         file is in the other byte order). In the header or the --skip lines, it skips the file.
         """,
-    options: [
-        .value("delimiter", short: "d", "CHAR", default: ",", help: "The field delimiter: one ASCII character, or \\t, tab, comma, semicolon, pipe, space."),
-        .flag("tsv", help: "Tab-separated input (the same as -d '\\t'); quoted fields still work."),
-        .value("quote", "CHAR", default: "\"", help: "The quote character."),
+    options: CSVDialectOptions.options(tsvHelp: "Tab-separated input (the same as -d '\\t'); quoted fields still work.") + [
         .flag("sniff", help: "Guess each file's delimiter (, tab ; | :) from its first rows."),
         .value("encoding", "NAME", default: "utf-8", help: "The input's encoding: utf-8, latin1, windows-1252, utf-16 (by its byte order mark, else little-endian unless it starts 00 xx), utf-16le, utf-16be."),
         .flag("no-header", help: "The first row is data; columns are named 1, 2, …."),
@@ -87,13 +84,11 @@ let invocation = StageInvocation(spec)
 let options = invocation.options
 
 var settings = CSVReadSettings()
-if options.flag("tsv") && options.value("delimiter") != nil { invocation.usageError("--tsv and --delimiter do not go together") }
-if options.flag("sniff") && (options.flag("tsv") || options.value("delimiter") != nil) {
+CSVDialectOptions.checkConflicts(invocation)
+if options.flag("sniff") && CSVDialectOptions.delimiterGiven(in: options) {
     invocation.usageError("--sniff guesses the delimiter: leave out --delimiter and --tsv")
 }
-settings.dialect = CSVDialect(delimiter: options.flag("tsv") ? 0x09 : invocation.csvCharacter("delimiter", default: UInt8(ascii: ",")),
-                              quote: invocation.csvCharacter("quote", default: UInt8(ascii: "\"")))
-if let problem = settings.dialect.validate() { invocation.usageError(problem) }
+settings.dialect = CSVDialectOptions.dialect(from: invocation)
 settings.sniff = options.flag("sniff")
 let encodingName = options.value("encoding") ?? "utf-8"
 guard let encoding = CSVEncoding(label: encodingName) else {

@@ -37,6 +37,48 @@ import WeirTestSupport
         #expect(throws: JSONError.self) { try [UInt8]([0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D]).withUnsafeBytes { raw in try flattener.flatten(raw) } }
     }
 
+    /// Bad JSON text, bare and as values at every level the flattener handles differently
+    /// (top level, flattened object, array and object kept as text, key).
+    static let badJSONLines: [[UInt8]] = {
+        let values: [[UInt8]] = ["1.", "-", "01", "1e", "1e+", "-x", #""\x""#, #""\u12""#, #""\u12x4""#, "\"a\tb\"", "\"a\u{01}\"",
+                                 #""abc"#, "nul", "tru", "[1.]", "[1,]", "{\"b\":01}", "{\"b\" 1}", "x"].map { Array($0.utf8) }
+        var lines: [[UInt8]] = []
+        for value in values + [[0x22, 0xFF, 0x22], [0x22, 0xC3, 0x22]] {
+            lines.append(value)
+            lines.append(Array(#"{"a":"#.utf8) + value + Array("}".utf8))
+            lines.append(Array(#"{"n":{"a":"#.utf8) + value + Array("}}".utf8))
+            lines.append(Array(#"{"n":[0,"#.utf8) + value + Array("]}".utf8))
+        }
+        lines += [#"{"a":"#, #"{"a""#, "{", #"{"a":1"#, #"{"a":1,"#, #"{"a":1 x"#, #"{"a":1} x"#, #"{"\x":1}"#, #"{"a":{"\u0":1}}"#,
+                  #"{"a":{"b":1,}}"#, "{\"a\":" + String(repeating: "[", count: 1001) + String(repeating: "]", count: 1001) + "}",
+                  String(repeating: "{\"a\":", count: 1001) + "1" + String(repeating: "}", count: 1001)].map { Array($0.utf8) }
+        return lines
+    }()
+
+    /// Invalid JSON gets the shared validator's error (message and offset), the same as
+    /// weir-cat's, before any complaint about the record not being an object.
+    @Test func flatteningReportsBadJSONAsTheValidatorDoes() throws {
+        var flattener = CSVRecordFlattener()
+        for line in Self.badJSONLines {
+            let text = String(decoding: line, as: UTF8.self)
+            let expected: JSONError? = line.withUnsafeBytes { raw in
+                do throws(JSONError) { try JSONCompactor.validate(raw); return nil } catch { return error }
+            }
+            let actual: JSONError? = line.withUnsafeBytes { raw in
+                do throws(JSONError) { try flattener.flatten(raw); return nil } catch { return error }
+            }
+            #expect(expected != nil, "\(text)")
+            #expect(actual == expected, "\(text)")
+        }
+        // Valid JSON that is not an object: the flattener's own message.
+        for (line, found) in [("[1]", "an array"), ("1.5", "a number"), ("null", "null"), (#""x""#, "a string"), ("true", "a boolean")] {
+            let error: JSONError? = Array(line.utf8).withUnsafeBytes { raw in
+                do throws(JSONError) { try flattener.flatten(raw); return nil } catch { return error }
+            }
+            #expect(error == JSONError(offset: 0, message: "a CSV row needs a JSON object, found \(found)"), "\(line)")
+        }
+    }
+
     /// JSONTestSuite: a value the strict parser accepts is accepted inside a record, and one it rejects is rejected.
     @Test(.needsTestData("JSONTestSuite")) func flatteningAgreesWithTheParserOnJSONTestSuite() throws {
         let folder = sharedTestData("JSONTestSuite/test_parsing")

@@ -113,6 +113,58 @@ import WeirTestSupport
         }
     }
 
+    /// weir-to-csv and weir-cat report the same bad JSON with the same `FILE:LINE:COL: message`
+    /// (one grammar, one set of messages), bare and as a field's value.
+    @Test func toCSVReportsBadJSONAsCatDoes() throws {
+        let values: [[UInt8]] = ["1.", "-", "01", "1e", #""\x""#, #""\u12""#, "\"a\tb\"", "\"a\u{01}\"", "nul", "[1.]", #""abc"#]
+            .map { Array($0.utf8) } + [[0x22, 0xFF, 0x22]]
+        var lines: [[UInt8]] = [Array(#"{"a":1}"#.utf8)]
+        for value in values {
+            lines.append(value)
+            lines.append(Array(#"{"a":"#.utf8) + value + Array("}".utf8))
+            lines.append(Array(#"{"a":{"b":"#.utf8) + value + Array("}}".utf8))
+        }
+        lines += [#"{"a":"#, #"{"a":1,"#, #"{"\x":1}"#].map { Array($0.utf8) }
+        let input = Data(lines.joined(separator: [0x0A]))
+        func problems(_ stage: String) throws -> [String] {
+            let result = try StageHarness.shell("weir-\(stage) --errors skip", input: input)
+            #expect(result.status == 0, "\(stage): \(result.stderr)")
+            return result.stderr.split(separator: "\n").compactMap { line in
+                line.hasPrefix("weir-\(stage): <stdin>:") ? String(line.dropFirst("weir-\(stage): ".count)) : nil
+            }
+        }
+        let cat = try problems("cat"), toCSV = try problems("to-csv")
+        #expect(cat.count == lines.count - 1)
+        #expect(toCSV == cat)
+        #expect(toCSV.contains("<stdin>:2:3: unexpected end of input, expected a digit after the decimal point"))
+        #expect(toCSV.contains(#"<stdin>:15:7: invalid escape \'x', expected one of \" \\ \/ \b \f \n \r \t \u"#))
+        #expect(toCSV.contains("<stdin>:26:4: unexpected end of input, expected 'null'"))
+        #expect(toCSV.contains("<stdin>:29:4: unexpected ']', expected a digit after the decimal point"))
+    }
+
+    /// -d/--delimiter, --tsv and --quote are read and checked alike by every CSV stage
+    /// (CSVDialectOptions): the same usage errors, and the same dialect in effect.
+    @Test func dialectOptionsAreReadAlikeEverywhere() throws {
+        let stages = ["weir-from-csv", "weir-to-csv", "weir-split --format csv --to 'x-\\(.a).csv'"]
+        for (arguments, message) in [("--tsv -d x", "--tsv and --delimiter do not go together"),
+                                     ("-d xx", "option '--delimiter' takes one ASCII character (or \\t), not 'xx'"),
+                                     ("--quote ab", "option '--quote' takes one ASCII character (or \\t), not 'ab'")] {
+            for stage in stages {
+                let result = try StageHarness.shell("\(stage) \(arguments) </dev/null")
+                let name = String(stage.prefix { $0 != " " })
+                #expect(result.status == 2, "\(stage) \(arguments)")
+                #expect(result.stderr.hasPrefix("\(name): \(message)\n"), "\(stage) \(arguments): \(result.stderr)")
+            }
+        }
+        let same = try StageHarness.shell("weir-from-csv -d , --quote , </dev/null; weir-to-csv -d , --quote , </dev/null", input: "")
+        let lines = same.stderr.split(separator: "\n").filter { $0.hasPrefix("weir-") }.map { $0.drop { $0 != ":" } }
+        #expect(lines.count == 2 && lines[0] == lines[1], "\(same.stderr)")
+        #expect(try StageHarness.shell("weir-from-csv --sniff --tsv </dev/null").stderr
+            .hasPrefix("weir-from-csv: --sniff guesses the delimiter: leave out --delimiter and --tsv"))
+        let semicolons = try StageHarness.shell("weir-from-csv -d ';' --quote \\' | weir-to-csv --tsv", input: "a;b\n'x;y';2\n")
+        #expect(semicolons.text == "a\tb\nx;y\t2\n")
+    }
+
     @Test func unterminatedQuoteAtEndOfFile() throws {
         let result = try StageHarness.shell("weir-from-csv", input: "a,b\n1,2\n3,\"never closed\n4,5\n")
         #expect(result.status == 1)

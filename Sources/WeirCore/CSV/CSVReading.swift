@@ -232,7 +232,7 @@ package struct CSVInputFramer: RecordFramer {
             nextRow = 1
         }
         file = CSVFileContext(fileName: fileName, dialect: dialect, header: header, transcodedFrom: settings.transcodedFrom)
-        let displayName = fileName == "-" ? "<stdin>" : fileName
+        let displayName = InputName.display(fileName)
         for added in addedKeys {
             guard let renamed = header.displacedColumns[added.key] else { continue }
             SystemIO.printError("weir-from-csv: note: \(displayName) has a column \(JSONWriter.string(.string(added.key))), the name given to \(added.option); it is read as \(JSONWriter.string(.string(renamed)))")
@@ -279,7 +279,7 @@ package struct CSVToJSONTransform: ChunkTransform {
         if scratch.file !== file {
             scratch.file = file
             scratch.encoder = CSVObjectEncoder(header: file.header, options: options, dialect: file.dialect,
-                                               filename: chunk.fileName == "-" ? "<stdin>" : chunk.fileName)
+                                               filename: InputName.display(chunk.fileName))
         }
         scratch.buffer.removeAll()
         chunk.bytes.withUnsafeBytes { all in

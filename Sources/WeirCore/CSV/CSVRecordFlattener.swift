@@ -7,10 +7,12 @@
 /// (``Entry/memberCount``), so that a column named after it can hold it whole; its text
 /// is only made when asked for (``materializeObject(_:)``).
 /// Strings are unescaped to their UTF-8 text, numbers keep their literal, booleans are
-/// `true`/`false` and `null` is marked so the writer leaves the field empty. Validation is
-/// as strict as ``JSONParser``'s (grammar, control characters, UTF-8, nesting depth), so a
-/// malformed record is reported, never half-written; a lone `\u` surrogate becomes U+FFFD
-/// as it does there.
+/// `true`/`false` and `null` is marked so the writer leaves the field empty. Values kept as
+/// text are checked by the shared grammar (``JSONScan``, ``JSONValidator``), and any error is
+/// reported as ``JSONCompactor/validate(_:maxDepth:)`` reports it (weir-cat's message and
+/// offset): a malformed record is reported, never half-written, and invalid JSON is reported
+/// as such before a valid non-object is reported as needing an object. A lone `\u`
+/// surrogate becomes U+FFFD as it does in ``JSONParser``.
 ///
 /// Entries are written into reusable buffers: ``keys`` and ``values`` hold the bytes back
 /// to back and ``entries`` their ranges, so flattening a record allocates nothing once the
@@ -80,8 +82,6 @@ package struct CSVRecordFlattener: ~Copyable {
     private var count = 0
     private var position = 0
     private var depth = 0
-    /// Set when whitespace was skipped inside a value kept as JSON text.
-    private var sawWhitespace = false
     /// Bytes of the dotted prefix currently open (`store.geo.`).
     private var prefix = CSVByteBuffer(capacity: 256)
 
@@ -105,24 +105,37 @@ package struct CSVRecordFlattener: ~Copyable {
     }
 
     /// Flattens one record (a JSON object, surrounding whitespace allowed).
+    ///
+    /// On any error the record is validated again by ``JSONCompactor/validate(_:maxDepth:)``,
+    /// so that invalid JSON gets exactly the shared message and offset (the fast path stays a
+    /// single pass); only a valid record that is not an object keeps the flattener's own error.
     package mutating func flatten(_ record: UnsafeRawBufferPointer) throws(JSONError) {
+        do throws(JSONError) {
+            try flattenRecord(record)
+        } catch {
+            try JSONCompactor.validate(record, maxDepth: Self.nestingLimit)
+            throw error
+        }
+    }
+
+    /// ``flatten(_:)`` without the second look at errors.
+    private mutating func flattenRecord(_ record: UnsafeRawBufferPointer) throws(JSONError) {
         keys.removeAll()
         values.removeAll()
         entries.removeAll(keepingCapacity: true)
         prefix.removeAll()
-        guard let base = record.baseAddress else { throw JSONError(offset: 0, message: "empty record, expected a JSON object") }
-        bytes = base.assumingMemoryBound(to: UInt8.self)
+        bytes = JSONScan.base(of: record)
         count = record.count
         position = 0
         depth = 0
         skipWhitespace()
         guard position < count, bytes[position] == UInt8(ascii: "{") else {
-            if position >= count { throw error("empty record, expected a JSON object") }
+            if position >= count { throw JSONScan.unexpected(bytes, count, position, expected: JSONScan.expectedValue) }
             throw error("a CSV row needs a JSON object, found \(describeValueStart(bytes[position]))")
         }
         try flattenObject(level: 0)
         skipWhitespace()
-        if position < count { throw error("unexpected data after the JSON value") }
+        if position < count { throw JSONScan.unexpected(bytes, count, position, expected: JSONScan.expectedEnd) }
     }
 
     // MARK: - Objects that are flattened
@@ -155,9 +168,8 @@ package struct CSVRecordFlattener: ~Copyable {
                                  shape: .object, textInRecord: true))
         }
         while true {
-            guard position < count else { throw error("unexpected end of input inside an object") }
-            guard bytes[position] == UInt8(ascii: "\"") else {
-                throw error("unexpected \(describeByte(bytes[position])), expected a string key")
+            guard position < count, bytes[position] == UInt8(ascii: "\"") else {
+                throw JSONScan.unexpected(bytes, count, position, expected: JSONScan.expectedKey)
             }
             let prefixLength = prefix.count
             // Decoded into the value buffer, then moved to the prefix.
@@ -167,15 +179,17 @@ package struct CSVRecordFlattener: ~Copyable {
             values.truncate(to: mark)
             skipWhitespace()
             guard position < count, bytes[position] == UInt8(ascii: ":") else {
-                throw error(position < count ? "expected ':' after an object key" : "unexpected end of input after an object key")
+                throw JSONScan.unexpected(bytes, count, position, expected: JSONScan.expectedColon)
             }
             position += 1
             skipWhitespace()
-            guard position < count else { throw error("unexpected end of input, expected a value") }
+            guard position < count else { throw JSONScan.unexpected(bytes, count, position, expected: JSONScan.expectedValue) }
             try flattenValue(level: level)
             prefix.truncate(to: prefixLength)
             skipWhitespace()
-            guard position < count else { throw error("unexpected end of input inside an object") }
+            guard position < count else {
+                throw JSONScan.unexpected(bytes, count, position, expected: JSONScan.expectedObjectContinuation)
+            }
             let byte = bytes[position]
             position += 1
             if byte == UInt8(ascii: ",") {
@@ -184,7 +198,7 @@ package struct CSVRecordFlattener: ~Copyable {
             }
             if byte == UInt8(ascii: "}") { break }
             position -= 1
-            throw error("expected ',' or '}' after an object value")
+            throw JSONScan.unexpected(bytes, count, position, expected: JSONScan.expectedObjectContinuation)
         }
         depth -= 1
         if objectEntry >= 0 {
@@ -209,27 +223,37 @@ package struct CSVRecordFlattener: ~Copyable {
             try flattenObject(level: level + 1)
             prefix.truncate(to: prefix.count - 1)
         case UInt8(ascii: "n"):
-            try expectWord("null")
+            try JSONScan.scanLiteral(bytes, count, &position, "null")
             let keyStart = appendKey(droppingDot: false)
             entries.append(Entry(keyStart: keyStart, keyEnd: keys.count, valueStart: values.count, valueEnd: values.count, shape: .null))
         default:
             // Numbers, booleans, arrays and objects beyond the depth: their compact JSON text.
             let start = position
-            sawWhitespace = false
-            try skipValue()
+            let shape: Shape
+            switch first {
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                try JSONScan.scanNumber(bytes, count, &position)
+                shape = .number
+            case UInt8(ascii: "t"):
+                try JSONScan.scanLiteral(bytes, count, &position, "true")
+                shape = .boolean
+            case UInt8(ascii: "f"):
+                try JSONScan.scanLiteral(bytes, count, &position, "false")
+                shape = .boolean
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                var validator = JSONValidator(base: bytes, count: count, position: position, maxDepth: Self.nestingLimit)
+                try validator.scanValue(startDepth: depth)
+                position = validator.position
+                shape = first == UInt8(ascii: "[") ? .array : .object
+            default:
+                throw JSONScan.unexpected(bytes, count, position, expected: JSONScan.expectedValue)
+            }
             let keyStart = appendKey(droppingDot: false)
             let valueStart = values.count
-            if sawWhitespace {
+            if shape == .array || shape == .object {
                 appendCompact(start, position)
             } else {
                 values.append(bytes + start, position - start)
-            }
-            let shape: Shape
-            switch first {
-            case UInt8(ascii: "["): shape = .array
-            case UInt8(ascii: "{"): shape = .object
-            case UInt8(ascii: "t"), UInt8(ascii: "f"): shape = .boolean
-            default: shape = .number
             }
             entries.append(Entry(keyStart: keyStart, keyEnd: keys.count, valueStart: valueStart, valueEnd: values.count, shape: shape))
         }
@@ -257,148 +281,37 @@ package struct CSVRecordFlattener: ~Copyable {
         return keyStart
     }
 
-    /// Appends `bytes[start..<end]` (valid JSON) to ``values`` without whitespace outside strings.
+    /// Appends `bytes[start..<end]` (valid JSON) to ``values`` without whitespace outside
+    /// strings; runs between whitespace are copied whole.
     private mutating func appendCompact(_ start: Int, _ end: Int) {
-        var inString = false
+        var runStart = start
         var index = start
         while index < end {
             let byte = bytes[index]
-            if inString {
-                values.append(byte)
-                if byte == UInt8(ascii: "\\") {
-                    values.append(bytes[index + 1])
-                    index += 1
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
+            if byte == UInt8(ascii: "\"") {
+                // Inside a string: to the closing quote, stepping over escaped characters.
+                index += 1
+                while index < end {
+                    let inner = bytes[index]
+                    if inner == UInt8(ascii: "\"") { break }
+                    index += inner == UInt8(ascii: "\\") ? 2 : 1
                 }
-            } else if byte == UInt8(ascii: "\"") {
-                inString = true
-                values.append(byte)
-            } else if byte != 0x20 && byte != 0x0A && byte != 0x0D && byte != 0x09 {
-                values.append(byte)
+            } else if byte <= 0x20 {  // valid JSON has only space, tab, CR and LF here
+                if index > runStart { values.append(bytes + runStart, index - runStart) }
+                runStart = index + 1
             }
             index += 1
         }
-    }
-
-    // MARK: - Validating values kept as text
-
-    /// Moves past one valid JSON value, checking it as strictly as the parser does.
-    private mutating func skipValue() throws(JSONError) {
-        guard position < count else { throw error("unexpected end of input, expected a value") }
-        switch bytes[position] {
-        case UInt8(ascii: "{"):
-            try enter()
-            position += 1
-            skipWhitespaceNoting()
-            if position < count, bytes[position] == UInt8(ascii: "}") {
-                position += 1
-                depth -= 1
-                return
-            }
-            while true {
-                guard position < count else { throw error("unexpected end of input inside an object") }
-                guard bytes[position] == UInt8(ascii: "\"") else {
-                    throw error("unexpected \(describeByte(bytes[position])), expected a string key")
-                }
-                try skipString()
-                skipWhitespaceNoting()
-                guard position < count, bytes[position] == UInt8(ascii: ":") else {
-                    throw error(position < count ? "expected ':' after an object key" : "unexpected end of input after an object key")
-                }
-                position += 1
-                skipWhitespaceNoting()
-                try skipValue()
-                skipWhitespaceNoting()
-                guard position < count else { throw error("unexpected end of input inside an object") }
-                let byte = bytes[position]
-                position += 1
-                if byte == UInt8(ascii: ",") { skipWhitespaceNoting(); continue }
-                if byte == UInt8(ascii: "}") { break }
-                position -= 1
-                throw error("expected ',' or '}' after an object value")
-            }
-            depth -= 1
-        case UInt8(ascii: "["):
-            try enter()
-            position += 1
-            skipWhitespaceNoting()
-            if position < count, bytes[position] == UInt8(ascii: "]") {
-                position += 1
-                depth -= 1
-                return
-            }
-            while true {
-                try skipValue()
-                skipWhitespaceNoting()
-                guard position < count else { throw error("unexpected end of input inside an array") }
-                let byte = bytes[position]
-                position += 1
-                if byte == UInt8(ascii: ",") { skipWhitespaceNoting(); continue }
-                if byte == UInt8(ascii: "]") { break }
-                position -= 1
-                throw error("expected ',' or ']' after an array element")
-            }
-            depth -= 1
-        case UInt8(ascii: "\""):
-            try skipString()
-        case UInt8(ascii: "t"): try expectWord("true")
-        case UInt8(ascii: "f"): try expectWord("false")
-        case UInt8(ascii: "n"): try expectWord("null")
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try skipNumber()
-        default: throw error("unexpected \(describeByte(bytes[position])), expected a value")
-        }
-    }
-
-    private mutating func skipNumber() throws(JSONError) {
-        if bytes[position] == UInt8(ascii: "-") { position += 1 }
-        guard position < count, isDigit(bytes[position]) else { throw error("expected a digit in a number") }
-        if bytes[position] == UInt8(ascii: "0") {
-            position += 1
-            if position < count, isDigit(bytes[position]) { throw error("leading zeros are not allowed in a number") }
-        } else {
-            while position < count, isDigit(bytes[position]) { position += 1 }
-        }
-        if position < count, bytes[position] == UInt8(ascii: ".") {
-            position += 1
-            guard position < count, isDigit(bytes[position]) else { throw error("expected a digit after the decimal point") }
-            while position < count, isDigit(bytes[position]) { position += 1 }
-        }
-        if position < count, bytes[position] | 0x20 == UInt8(ascii: "e") {
-            position += 1
-            if position < count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") { position += 1 }
-            guard position < count, isDigit(bytes[position]) else { throw error("expected a digit in the exponent") }
-            while position < count, isDigit(bytes[position]) { position += 1 }
-        }
-    }
-
-    /// Moves past a string, validating escapes and UTF-8.
-    private mutating func skipString() throws(JSONError) {
-        position += 1
-        while position < count {
-            let byte = bytes[position]
-            if byte == UInt8(ascii: "\"") {
-                position += 1
-                return
-            }
-            if byte == UInt8(ascii: "\\") {
-                var scratch: UInt64 = 0
-                _ = try decodeEscape(into: &scratch)
-            } else if byte < 0x20 {
-                throw error("unescaped control character \(describeByte(byte)) in a string")
-            } else if byte < 0x80 {
-                position += 1
-            } else {
-                try skipUTF8Sequence()
-            }
-        }
-        throw error("unterminated string")
+        if end > runStart { values.append(bytes + runStart, end - runStart) }
     }
 
     // MARK: - Strings
 
-    /// Decodes the string at `position` (its opening quote) and appends its UTF-8 text to ``values``.
+    /// Decodes the string at `position` (its opening quote) and appends its UTF-8 text to
+    /// ``values``; returns true when the text holds the delimiter, the quote or a line break.
+    /// An invalid string is reported by ``JSONScan/scanString(_:_:_:)``.
     private mutating func decodeString() throws(JSONError) -> Bool {
+        let start = position
         position += 1
         var runStart = position
         var needsQuotes = false
@@ -427,7 +340,8 @@ package struct CSVRecordFlattener: ~Copyable {
             if byte == UInt8(ascii: "\\") {
                 values.append(bytes + runStart, position - runStart)
                 var decoded: UInt64 = 0
-                let length = try decodeEscape(into: &decoded)
+                let length = decodeEscape(into: &decoded)
+                if length == 0 { throw stringError(start) }
                 if length == 1 {
                     let unit = UInt8(truncatingIfNeeded: decoded)
                     if unit == 0x0A || unit == 0x0D || unit == delimiter || unit == csvQuote { needsQuotes = true }
@@ -435,22 +349,35 @@ package struct CSVRecordFlattener: ~Copyable {
                 withUnsafeBytes(of: &decoded) { values.append($0.baseAddress!.assumingMemoryBound(to: UInt8.self), length) }
                 runStart = position
             } else if byte < 0x20 {
-                throw error("unescaped control character \(describeByte(byte)) in a string")
+                throw stringError(start)
             } else if byte < 0x80 {
                 if byte == delimiter || byte == csvQuote { needsQuotes = true }
                 position += 1
             } else {
-                try skipUTF8Sequence()
+                let length = UTF8Validation.sequenceLength(bytes, count, at: position)
+                if length == 0 { throw stringError(start) }
+                position += length
             }
         }
-        throw error("unterminated string")
+        throw stringError(start)
+    }
+
+    /// The shared scanner's error for the invalid string whose opening quote is at `start`.
+    private func stringError(_ start: Int) -> JSONError {
+        var index = start
+        do throws(JSONError) {
+            _ = try JSONScan.scanString(bytes, count, &index)
+        } catch {
+            return error
+        }
+        return JSONError(offset: start, message: "invalid string")  // not reached: the decoder and the scanner agree
     }
 
     /// Decodes the escape at `position` (its backslash) into up to 4 UTF-8 bytes in
-    /// `scratch`; returns how many.
-    private mutating func decodeEscape(into scratch: inout UInt64) throws(JSONError) -> Int {
+    /// `scratch`; returns how many, or 0 for an invalid escape.
+    private mutating func decodeEscape(into scratch: inout UInt64) -> Int {
         position += 1
-        guard position < count else { throw error("unterminated string") }
+        guard position < count else { return 0 }
         let byte = bytes[position]
         position += 1
         let simple: UInt8
@@ -464,12 +391,12 @@ package struct CSVRecordFlattener: ~Copyable {
         case UInt8(ascii: "r"): simple = 0x0D
         case UInt8(ascii: "t"): simple = 0x09
         case UInt8(ascii: "u"):
-            var scalar = try parseHex4()
+            guard var scalar = parseHex4() else { return 0 }
             if scalar >= 0xD800 && scalar < 0xDC00 {
                 if position + 1 < count, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") {
                     let save = position
                     position += 2
-                    let low = try parseHex4()
+                    guard let low = parseHex4() else { return 0 }
                     if low >= 0xDC00 && low < 0xE000 {
                         scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                     } else {
@@ -498,54 +425,30 @@ package struct CSVRecordFlattener: ~Copyable {
                 return 4
             }
         default:
-            position -= 1
-            throw error("invalid escape '\\\(String(UnicodeScalar(byte)))' in a string")
+            return 0
         }
         scratch = UInt64(simple)
         return 1
     }
 
-    private mutating func parseHex4() throws(JSONError) -> UInt32 {
+    /// Reads four hex digits at `position`, or nil.
+    private mutating func parseHex4() -> UInt32? {
+        guard position + 4 <= count else { return nil }
         var value: UInt32 = 0
         for _ in 0..<4 {
-            guard position < count else { throw error("unterminated \\u escape") }
-            let byte = bytes[position]
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: throw error("invalid hex digit in \\u escape")
-            }
+            let digit = JSONScan.hexValue(bytes[position])
+            if digit >= 16 { return nil }
             value = value << 4 | UInt32(digit)
             position += 1
         }
         return value
     }
 
-    private mutating func skipUTF8Sequence() throws(JSONError) {
-        let length = UTF8Validation.sequenceLength(UnsafeRawBufferPointer(start: bytes, count: count), at: position)
-        if length == 0 { throw error("invalid UTF-8 byte \(describeByte(bytes[position]))") }
-        position += length
-    }
-
     // MARK: - Small pieces
 
     private mutating func enter() throws(JSONError) {
         depth += 1
-        if depth > Self.nestingLimit { throw error("nesting deeper than \(Self.nestingLimit) levels") }
-    }
-
-    private mutating func expectWord(_ word: StaticString) throws(JSONError) {
-        let length = word.utf8CodeUnitCount
-        let start = word.utf8Start
-        for index in 0..<length {
-            guard position + index < count, bytes[position + index] == start[index] else {
-                position += index
-                throw error(position < count ? "invalid literal, expected '\(word)'" : "unexpected end of input in '\(word)'")
-            }
-        }
-        position += length
+        if depth > Self.nestingLimit { throw JSONScan.tooDeep(position, maxDepth: Self.nestingLimit) }
     }
 
     @inline(__always)
@@ -557,16 +460,6 @@ package struct CSVRecordFlattener: ~Copyable {
             }
         }
     }
-
-    @inline(__always)
-    private mutating func skipWhitespaceNoting() {
-        let start = position
-        skipWhitespace()
-        if position > start { sawWhitespace = true }
-    }
-
-    @inline(__always)
-    private func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
 
     private func describeValueStart(_ byte: UInt8) -> String {
         func startsWith(_ word: StaticString) -> Bool {

@@ -5,7 +5,7 @@ package enum CSVTableCommandLine {
     package static let flattenDepthRange = 0...JSONParser.defaultMaxDepth
 
     /// The option names that only a CSV table uses (for a stage where they need `--format csv`).
-    package static let optionNames = ["columns", "new-keys", "flatten-depth", "quote-all", "delimiter", "tsv", "quote", "crlf", "no-header"]
+    package static let optionNames = ["columns", "new-keys", "flatten-depth", "quote-all"] + CSVDialectOptions.optionNames + ["crlf", "no-header"]
 
     /// The options, each help text after `helpPrefix` (`"With --format csv: "`); `--new-keys`
     /// offers `newKeys`.
@@ -21,9 +21,7 @@ package enum CSVTableCommandLine {
             .value("new-keys", "MODE", default: "error (ignore with --columns)", choices: choices, help: help("Keys that are not columns: \(newKeysHelp).")),
             .value("flatten-depth", "N", default: "all", help: help("Levels of nested objects flattened into dotted names, \(ParsedOptions.rangeText(flattenDepthRange)) or all; deeper objects are written as JSON text (0: none).")),
             .flag("quote-all", help: help("Quote every field.")),
-            .value("delimiter", short: "d", "CHAR", default: ",", help: help("The field delimiter: one ASCII character, or \\t, tab, comma, semicolon, pipe, space.")),
-            .flag("tsv", help: help("Tab-separated output (the same as -d '\\t').")),
-            .value("quote", "CHAR", default: "\"", help: help("The quote character.")),
+        ] + CSVDialectOptions.options(tsvHelp: "Tab-separated output (the same as -d '\\t').", help: help) + [
             .flag("crlf", help: help("End rows with \\r\\n instead of \\n.")),
             .flag("no-header", help: help("Write no header row.")),
         ]
@@ -38,10 +36,7 @@ package enum CSVTableCommandLine {
     package static func settings(from invocation: StageInvocation, newKeys: [CSVNewKeysPolicy]) -> (table: CSVTableOptions, columns: [String]?) {
         let options = invocation.options
         var table = CSVTableOptions()
-        if options.flag("tsv") && options.value("delimiter") != nil { invocation.usageError("--tsv and --delimiter do not go together") }
-        table.dialect = CSVDialect(delimiter: options.flag("tsv") ? 0x09 : invocation.csvCharacter("delimiter", default: UInt8(ascii: ",")),
-                                   quote: invocation.csvCharacter("quote", default: UInt8(ascii: "\"")))
-        if let problem = table.dialect.validate() { invocation.usageError(problem) }
+        table.dialect = CSVDialectOptions.dialect(from: invocation)
         table.quoteAll = options.flag("quote-all")
         table.crlf = options.flag("crlf")
         table.header = !options.flag("no-header")

@@ -107,13 +107,6 @@ package struct CSVTableWriter: ~Copyable {
         }
     }
 
-    /// The header row for the current columns.
-    package func headerRow() -> [UInt8] {
-        var output: [UInt8] = []
-        fieldWriter.appendRow(columns, into: &output)
-        return output
-    }
-
     /// Appends the header (if due) and the row for one record; returns the columns this
     /// record added (with ``CSVNewKeysPolicy/append`` after the first record), in order.
     ///

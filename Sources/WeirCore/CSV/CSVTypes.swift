@@ -113,36 +113,12 @@ package struct CSVUsageError: Error, Sendable, Equatable, CustomStringConvertibl
 
 /// Byte-level tests and rewrites of number texts.
 package enum CSVNumberSyntax {
-    /// True when `bytes[start..<end]` is exactly an RFC 8259 number:
-    /// `-?(0|[1-9][0-9]*)(SEP[0-9]+)?([eE][+-]?[0-9]+)?`, SEP being `separator`.
+    /// True when `bytes[start..<end]` is exactly an RFC 8259 number
+    /// (``JSONNumberGrammar``), `separator` being its decimal point.
     @inline(__always)
     package static func isJSONNumber(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, separator: UInt8 = UInt8(ascii: ".")) -> Bool {
-        var index = start
-        if index < end, bytes[index] == UInt8(ascii: "-") { index += 1 }
-        guard index < end else { return false }
-        let first = bytes[index]
-        if first == UInt8(ascii: "0") {
-            index += 1
-        } else if first &- UInt8(ascii: "1") < 9 {
-            index += 1
-            while index < end, bytes[index] &- UInt8(ascii: "0") < 10 { index += 1 }
-        } else {
-            return false
-        }
-        if index == end { return true }
-        if bytes[index] == separator {
-            index += 1
-            let digits = index
-            while index < end, bytes[index] &- UInt8(ascii: "0") < 10 { index += 1 }
-            guard index > digits else { return false }
-            if index == end { return true }
-        }
-        guard bytes[index] | 0x20 == UInt8(ascii: "e") else { return false }
-        index += 1
-        if index < end, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-        let digits = index
-        while index < end, bytes[index] &- UInt8(ascii: "0") < 10 { index += 1 }
-        return index > digits && index == end
+        if case .number(end) = JSONNumberGrammar.match(bytes, start, end, separator: separator) { return true }
+        return false
     }
 
     /// The canonical JSON text of a number written more loosely, or `nil` if `text` is not

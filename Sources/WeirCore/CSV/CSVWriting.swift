@@ -404,10 +404,7 @@ package struct CSVTableSink: OutputSink {
 extension CSVTableSink {
     /// A hidden temporary name beside `outputPath` for the rows spilled before the rewrite.
     package static func spillPath(forOutput outputPath: String) -> String {
-        let directoryEnd = outputPath.lastIndex(of: "/")
-        let directory = directoryEnd.map { String(outputPath[...$0]) } ?? ""
-        let base = directoryEnd.map { String(outputPath[outputPath.index(after: $0)...]) } ?? outputPath
-        return "\(directory).\(base).weir-rows-\(getpid()).tmp"
+        SystemIO.temporaryName(beside: outputPath, kind: "rows")
     }
 }
 

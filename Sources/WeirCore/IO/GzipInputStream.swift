@@ -301,7 +301,7 @@ package struct GzipInputStream {
             }
         }
 
-        private var displayName: String { name == "-" ? "<stdin>" : name }
+        private var displayName: String { InputName.display(name) }
     }
 }
 

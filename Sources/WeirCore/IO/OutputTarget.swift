@@ -207,16 +207,24 @@ extension SystemIO {
         return descriptor
     }
 
-    /// Creates a new temporary file beside `path` (same directory, so a rename is atomic),
-    /// mode 0644 less the umask; errors name `name`, the path the user gave.
-    package static func createTemporary(beside path: String, name: String) throws(IOError) -> (path: String, descriptor: Int32) {
+    /// The hidden name beside `path` that a file is written under before it takes its real
+    /// name: `DIR/.BASE.weir-PID.tmp`, with `-KIND` after `weir` when given (`weir-rows`)
+    /// and `-N` after the process id for a retry.
+    package static func temporaryName(beside path: String, kind: String? = nil, attempt: Int = 0) -> String {
         let directoryEnd = path.lastIndex(of: "/")
         let directory = directoryEnd.map { String(path[...$0]) } ?? ""
         let base = directoryEnd.map { String(path[path.index(after: $0)...]) } ?? path
+        let tag = kind.map { "weir-\($0)" } ?? "weir"
+        let suffix = attempt == 0 ? "" : "-\(attempt)"
+        return "\(directory).\(base).\(tag)-\(getpid())\(suffix).tmp"
+    }
+
+    /// Creates a new temporary file beside `path` (same directory, so a rename is atomic),
+    /// mode 0644 less the umask; errors name `name`, the path the user gave.
+    package static func createTemporary(beside path: String, name: String) throws(IOError) -> (path: String, descriptor: Int32) {
         var attempt = 0
         while true {
-            let suffix = attempt == 0 ? "" : "-\(attempt)"
-            let temporary = "\(directory).\(base).weir-\(getpid())\(suffix).tmp"
+            let temporary = temporaryName(beside: path, attempt: attempt)
             let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             if descriptor >= 0 { return (temporary, descriptor) }
             let code = errno

@@ -109,7 +109,7 @@ package enum SystemIO {
         do throws(GzipError) {
             return try GzipInflater.inflateAll(bytes)
         } catch {
-            let name = path == "-" ? "<stdin>" : path
+            let name = InputName.display(path)
             throw IOError(code: EIO, context: "cannot read '\(path)'", reason: String(error.message(name: name).dropFirst(name.count + 2)))
         }
     }
@@ -180,6 +180,25 @@ package enum SystemIO {
     /// Removes a file, ignoring errors.
     package static func unlinkQuietly(_ path: String) {
         _ = unlink(path)
+    }
+
+    /// Ignores SIGPIPE, so that writing to a closed pipe is an `EPIPE` error to handle.
+    package static func ignoreBrokenPipeSignal() {
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    /// Writes one byte to the write end of a wake-up pipe; a full or closed pipe is
+    /// ignored (the reader is then awake already, or gone).
+    package static func writeWakeByte(_ descriptor: Int32, _ value: UInt8 = 1) {
+        var byte = value
+        _ = write(descriptor, &byte, 1)
+    }
+
+    /// Writes `text` to standard error in one call, ignoring failure (for messages a
+    /// program asked for, such as jq's `debug`, where a closed stderr must not stop it).
+    package static func writeStandardErrorQuietly(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in _ = write(standardError, bytes.baseAddress, bytes.count) }
     }
 
     /// The size of a regular file, or nil for pipes, terminals and errors.

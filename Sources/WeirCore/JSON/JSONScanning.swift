@@ -88,38 +88,22 @@ enum JSONScan {
     @inline(__always)
     static func isDigit(_ byte: UInt8) -> Bool { byte &- 0x30 < 10 }
 
-    /// Validates the RFC 8259 number starting at `position` (a `-` or a digit) and moves past it.
+    /// Validates the RFC 8259 number starting at `position` (a `-` or a digit) and moves
+    /// past it (``JSONNumberGrammar`` is the grammar).
     @inline(__always)
     static func scanNumber(_ base: UnsafePointer<UInt8>, _ count: Int, _ position: inout Int) throws(JSONError) {
-        var index = position
-        if base[index] == UInt8(ascii: "-") { index &+= 1 }
-        guard index < count, isDigit(base[index]) else {
-            throw unexpected(base, count, index, expected: "a digit")
+        switch JSONNumberGrammar.match(base, position, count) {
+        case .number(let end):
+            position = end
+        case .failure(.integerDigit, let offset):
+            throw unexpected(base, count, offset, expected: "a digit")
+        case .failure(.leadingZero, let offset):
+            throw JSONError(offset: offset, message: "leading zeros are not allowed in a number")
+        case .failure(.fractionDigit, let offset):
+            throw unexpected(base, count, offset, expected: "a digit after the decimal point")
+        case .failure(.exponentDigit, let offset):
+            throw unexpected(base, count, offset, expected: "a digit in the exponent")
         }
-        if base[index] == UInt8(ascii: "0") {
-            index &+= 1
-            if index < count, isDigit(base[index]) {
-                throw JSONError(offset: index, message: "leading zeros are not allowed in a number")
-            }
-        } else {
-            repeat { index &+= 1 } while index < count && isDigit(base[index])
-        }
-        if index < count, base[index] == UInt8(ascii: ".") {
-            index &+= 1
-            guard index < count, isDigit(base[index]) else {
-                throw unexpected(base, count, index, expected: "a digit after the decimal point")
-            }
-            repeat { index &+= 1 } while index < count && isDigit(base[index])
-        }
-        if index < count, base[index] | 0x20 == UInt8(ascii: "e") {
-            index &+= 1
-            if index < count, base[index] == UInt8(ascii: "+") || base[index] == UInt8(ascii: "-") { index &+= 1 }
-            guard index < count, isDigit(base[index]) else {
-                throw unexpected(base, count, index, expected: "a digit in the exponent")
-            }
-            repeat { index &+= 1 } while index < count && isDigit(base[index])
-        }
-        position = index
     }
 
     // MARK: - Strings

@@ -70,8 +70,7 @@ final class PollLoop: @unchecked Sendable {
     }
 
     private func wake() {
-        var byte: UInt8 = 1
-        _ = write(wakeEnds[1], &byte, 1)
+        SystemIO.writeWakeByte(wakeEnds[1])
     }
 
     private func rearm(_ descriptor: Int32, _ identifier: Int) {

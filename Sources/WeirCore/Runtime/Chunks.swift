@@ -99,7 +99,7 @@ package struct RecordPosition: Sendable {
     }
 
     /// `FILE` as shown in messages: `<stdin>` for standard input.
-    package var displayName: String { fileName == "-" ? "<stdin>" : fileName }
+    package var displayName: String { InputName.display(fileName) }
 }
 
 /// Why one record could not be processed. Thrown by a stage's per-record work.

@@ -267,7 +267,7 @@ package final class RejectWriter {
     /// Adds one entry.
     package func write(_ problem: RecordProblem) throws(IOError) {
         buffer.append(contentsOf: #"{"file":"#.utf8)
-        JSONWriter.writeString(problem.fileName == "-" ? "<stdin>" : problem.fileName, into: &buffer)
+        JSONWriter.writeString(InputName.display(problem.fileName), into: &buffer)
         buffer.append(contentsOf: #","line":"#.utf8)
         buffer.append(contentsOf: String(problem.line).utf8)
         if let column = problem.column {

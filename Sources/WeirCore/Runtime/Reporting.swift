@@ -2,7 +2,7 @@
 package enum ProblemReport {
     /// The message for `problem`, with an excerpt and a caret when the record is one line.
     package static func message(for problem: RecordProblem, executableName: String) -> String {
-        let file = problem.fileName == "-" ? "<stdin>" : problem.fileName
+        let file = InputName.display(problem.fileName)
         var text = "\(executableName): \(file):\(problem.line)"
         if let column = problem.column { text += ":\(column)" }
         text += ": \(problem.message)"

@@ -53,7 +53,7 @@ package struct StageRuntime: Sendable {
         sink: Sink,
         makeTransform: @escaping @Sendable () -> Transform
     ) async -> RunOutcome where Transform.Context == Source.Context {
-        signal(SIGPIPE, SIG_IGN)
+        SystemIO.ignoreBrokenPipeSignal()
         SignalStop.prepare()  // before the flow can start a child or create a file
         SystemIO.enlargePipeBuffer(SystemIO.standardInput)
         SystemIO.enlargePipeBuffer(SystemIO.standardOutput)

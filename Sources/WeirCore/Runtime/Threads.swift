@@ -65,8 +65,7 @@ package final class StopLatch: Sendable {
     /// Wakes every waiter, now and later.
     package func fire() {
         guard !fired.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        var byte: UInt8 = 1
-        _ = write(writeEnd, &byte, 1)
+        SystemIO.writeWakeByte(writeEnd)
         for callback in callbacks.withLock({ list in defer { list.removeAll() }; return list }) { callback() }
     }
 

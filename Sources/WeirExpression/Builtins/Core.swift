@@ -175,8 +175,7 @@ extension Builtins {
 
     /// Writes text to standard error (for `debug` and `stderr`).
     static func writeStandardError(_ text: String) {
-        var text = text
-        text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+        SystemIO.writeStandardErrorQuietly(text)
     }
 
     /// `tostring`: strings unchanged, everything else as compact JSON.

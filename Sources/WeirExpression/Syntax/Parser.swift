@@ -423,7 +423,6 @@ struct Parser {
             return try parseStringToken()
         case .format(let name):
             advance()
-            try Parser.checkFormat(name, parser: self, token: token)
             if case .string = current.kind { return try parseStringToken(format: name) }
             return .format(name)
         case .variable(let name):
@@ -470,11 +469,9 @@ struct Parser {
         return valid ? JSONNumber(literal: text, double: double) : JSONNumber(double)
     }
 
-    /// The `@format` names jq knows.
+    /// The `@format` names jq knows. A format is checked when applied, as jq does (`@foo` is a
+    /// run-time error: "foo is not a valid format"), not while parsing.
     static let supportedFormats: Set<String> = ["text", "json", "csv", "tsv", "html", "uri", "urid", "sh", "base64", "base64d"]
-
-    /// Formats are checked when applied, as jq does (`@foo` is a run-time error: "foo is not a valid format").
-    private static func checkFormat(_ name: String, parser: Parser, token: Token) throws(ExpressionSyntaxError) {}
 
     private mutating func parseIdentifierTerm(_ name: String, token: Token) throws(ExpressionSyntaxError) -> Expression {
         switch name {
@@ -605,7 +602,6 @@ struct Parser {
                 if case .literal(.string(let text)) = string { key = .name(text) } else { key = .computed(string) }
             case .format(let name):
                 advance()
-                try Parser.checkFormat(name, parser: self, token: token)
                 guard case .string = current.kind else { throw unexpected() }
                 key = .computed(try parseStringToken(format: name))
             case .punctuation("("):
