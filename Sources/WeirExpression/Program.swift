@@ -120,7 +120,7 @@ package final class Program: @unchecked Sendable {
     /// The program's output when it always has exactly one (`.id`, `.store.city`, `.id % 10`:
     /// most keys), computed without an output callback; nil for any other program, which the
     /// caller then runs with ``evaluate(_:context:emit:)``.
-    package func singleValue(_ input: JSONValue, context: EvaluationContext) throws -> JSONValue? {
+    func singleValue(_ input: JSONValue, context: EvaluationContext) throws -> JSONValue? {
         guard root.isSingle else { return nil }
         do {
             return try root.single(input, environment(context))

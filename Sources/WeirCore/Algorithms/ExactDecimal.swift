@@ -190,7 +190,7 @@ package struct ExactDecimal: Sendable, Equatable, CustomStringConvertible {
     /// The quotient by a positive whole number, truncated toward zero after `extraDigits`
     /// more fraction digits than the dividend has: far more than a `Double` holds, so its
     /// ``double`` is the correctly rounded quotient except within 10^-`extraDigits` of a tie.
-    package func quotient(dividingBy divisor: UInt64, extraDigits: Int = 60) -> ExactDecimal {
+    func quotient(dividingBy divisor: UInt64, extraDigits: Int = 60) -> ExactDecimal {
         precondition(divisor > 0)
         let widened = rescaled(to: scale + extraDigits)
         var result = [UInt32](repeating: 0, count: widened.limbs.count)
@@ -253,7 +253,7 @@ package enum DecimalTerm: Sendable {
     }
 
     /// Powers of ten that fit in an `Int128` (10^0 … 10^38).
-    package static let powersOfTen: [Int128] = {
+    static let powersOfTen: [Int128] = {
         var powers: [Int128] = [1]
         for _ in 1...38 { powers.append(powers.last! * 10) }
         return powers
@@ -378,7 +378,7 @@ package struct ExactSum: Sendable {
 
     /// Adds the square of a term (for sums of squares).
     @inline(__always)
-    package mutating func addSquare(_ term: DecimalTerm) {
+    mutating func addSquare(_ term: DecimalTerm) {
         switch term {
         case .small(let mantissa, let termScale):
             let (square, overflow) = mantissa.multipliedReportingOverflow(by: mantissa)

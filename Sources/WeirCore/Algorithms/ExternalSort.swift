@@ -8,7 +8,7 @@ import Glibc
 /// keeps them in its arena, and spill files hold them as they are.
 package enum SortFrame {
     /// The bytes before the key.
-    package static let headerSize = 8
+    static let headerSize = 8
 
     /// Starts a frame at the end of `output`; returns where it starts.
     package static func begin(into output: inout [UInt8]) -> Int {
@@ -107,7 +107,7 @@ package struct ExternalSortSettings: Sendable {
 /// asked between records, and when it says yes the sorter throws `ECANCELED`.
 package final class ExternalSorter {
     /// Bytes counted against the budget for each record beyond its frame (its offsets).
-    package static let perRecordOverhead = 16
+    static let perRecordOverhead = 16
 
     private let settings: ExternalSortSettings
     private let shouldStop: () -> Bool

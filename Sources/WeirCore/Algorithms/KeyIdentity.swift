@@ -14,7 +14,7 @@ package struct KeyIdentity: Hashable, Sendable {
     package var high: UInt64
 
     /// The longest key whose identity is its own bytes.
-    package static let inlineLimit = 15
+    static let inlineLimit = 15
 
     package init(low: UInt64, high: UInt64) {
         self.low = low

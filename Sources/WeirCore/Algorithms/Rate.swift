@@ -15,7 +15,7 @@ package struct Rate: Sendable, Equatable, CustomStringConvertible {
     package static let units: [(name: String, seconds: Double)] = [("s", 1), ("m", 60), ("h", 3600)]
 
     /// The largest N accepted, so that nothing computed from a rate runs away.
-    package static let maximumCount = 1_000_000_000.0
+    static let maximumCount = 1_000_000_000.0
 
     /// Parses `N/s`, `N/m` or `N/h`, N a positive decimal number up to ``maximumCount``
     /// (`20`, `0.5`, `.25`); nil for anything else (no sign, exponent, spaces or other units).

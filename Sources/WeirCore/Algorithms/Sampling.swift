@@ -56,7 +56,7 @@ package struct SplitMix64: RandomNumberGenerator, Sendable {
 /// (`SystemRandomNumberGenerator`, which is `getrandom(2)` on Linux).
 package enum RandomSeed {
     /// A fresh seed from the system.
-    package static func fromSystem() -> UInt64 {
+    static func fromSystem() -> UInt64 {
         var generator = SystemRandomNumberGenerator()
         return generator.next()
     }

@@ -27,7 +27,7 @@ package struct CSVByteBuffer: ~Copyable {
 
     /// Makes room for `extra` more bytes, so that that many appends need no check.
     @inline(__always)
-    package mutating func reserve(_ extra: Int) {
+    mutating func reserve(_ extra: Int) {
         if count + extra > capacity { grow(to: count + extra) }
     }
 
@@ -51,7 +51,7 @@ package struct CSVByteBuffer: ~Copyable {
 
     /// Appends one byte that ``reserve(_:)`` made room for.
     @inline(__always)
-    package mutating func appendReserved(_ byte: UInt8) {
+    mutating func appendReserved(_ byte: UInt8) {
         base[count] = byte
         count += 1
     }
@@ -65,7 +65,7 @@ package struct CSVByteBuffer: ~Copyable {
 
     /// Appends `length` bytes from `source` that ``reserve(_:)`` made room for.
     @inline(__always)
-    package mutating func appendReserved(_ source: UnsafePointer<UInt8>, _ length: Int) {
+    mutating func appendReserved(_ source: UnsafePointer<UInt8>, _ length: Int) {
         let target = UnsafeMutableRawPointer(base + count)
         let from = UnsafeRawPointer(source)
         // Short copies (most fields and keys) as two overlapping loads and stores.

@@ -8,12 +8,12 @@ package enum CSVByteScan {
     /// `0x01` in every byte.
     package static let ones: UInt64 = 0x0101_0101_0101_0101
     /// `0x80` in every byte.
-    package static let highBits: UInt64 = 0x8080_8080_8080_8080
+    static let highBits: UInt64 = 0x8080_8080_8080_8080
     private static let lowBits: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
 
     /// `byte` in every byte of a word.
     @inline(__always)
-    package static func broadcast(_ byte: UInt8) -> UInt64 { UInt64(byte) &* ones }
+    static func broadcast(_ byte: UInt8) -> UInt64 { UInt64(byte) &* ones }
 
     /// The bytes of `word` equal to the byte broadcast in `pattern`.
     @inline(__always)
@@ -30,11 +30,11 @@ package enum CSVByteScan {
 
     /// The bytes of `word` at or above 0x80 (non-ASCII).
     @inline(__always)
-    package static func nonASCII(_ word: UInt64) -> UInt64 { word & highBits }
+    static func nonASCII(_ word: UInt64) -> UInt64 { word & highBits }
 
     /// The index of the first flagged byte of a non-zero test result.
     @inline(__always)
-    package static func firstFlagged(_ flags: UInt64) -> Int { flags.trailingZeroBitCount >> 3 }
+    static func firstFlagged(_ flags: UInt64) -> Int { flags.trailingZeroBitCount >> 3 }
 
     /// Loads eight bytes at `offset`.
     @inline(__always)

@@ -23,7 +23,7 @@ package struct CSVDialect: Sendable, Equatable {
     }
 
     /// The delimiters ``sniff(_:quote:)`` chooses from, in order of preference on a tie.
-    package static let sniffCandidates: [UInt8] = [
+    static let sniffCandidates: [UInt8] = [
         UInt8(ascii: ","), 0x09, UInt8(ascii: ";"), UInt8(ascii: "|"), UInt8(ascii: ":"),
     ]
 
@@ -112,7 +112,7 @@ package struct CSVDialect: Sendable, Equatable {
 /// must look closer; the table is built once per dialect and shared read-only.
 package final class CSVByteClasses: @unchecked Sendable {
     /// Plain ASCII that needs no attention.
-    package static let ordinary: UInt8 = 0
+    static let ordinary: UInt8 = 0
     /// The dialect's delimiter.
     package static let delimiter: UInt8 = 1
     /// The dialect's quote.
@@ -120,11 +120,11 @@ package final class CSVByteClasses: @unchecked Sendable {
     /// `\n`.
     package static let newline: UInt8 = 3
     /// `\r`.
-    package static let carriageReturn: UInt8 = 4
+    static let carriageReturn: UInt8 = 4
     /// A byte that JSON must escape: other control characters, `"`, `\`, DEL.
     package static let escaped: UInt8 = 5
     /// The lead or continuation byte of a multi-byte UTF-8 sequence (validated separately).
-    package static let nonASCII: UInt8 = 6
+    static let nonASCII: UInt8 = 6
 
     /// The 256-entry table.
     package let table: UnsafeMutablePointer<UInt8>
@@ -152,7 +152,7 @@ package final class CSVByteClasses: @unchecked Sendable {
 
 extension StageInvocation {
     /// The value of a one-character option (`-d`, `--quote`): one ASCII character or `\t`; a usage error otherwise.
-    package func csvCharacter(_ name: String, default defaultValue: UInt8) -> UInt8 {
+    func csvCharacter(_ name: String, default defaultValue: UInt8) -> UInt8 {
         guard let text = options.value(name) else { return defaultValue }
         guard let byte = CSVDialect.parseCharacter(text) else {
             usageError("option '--\(name)' takes one ASCII character (or \\t), not '\(text)'")

@@ -3,7 +3,7 @@
 /// declared, read and checked in one place.
 package enum CSVDialectOptions {
     /// The option names, in the order they are declared.
-    package static let optionNames = ["delimiter", "tsv", "quote"]
+    static let optionNames = ["delimiter", "tsv", "quote"]
 
     /// The options; `tsvHelp` says what `--tsv` means for the stage, and `help` rewrites
     /// each help text (a stage's prefix such as `"With --format csv: "`).

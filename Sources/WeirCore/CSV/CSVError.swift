@@ -31,7 +31,7 @@ package struct CSVError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The same error with its line and row moved by the given amounts.
-    package func shifted(lines: Int, rows: Int) -> CSVError {
+    func shifted(lines: Int, rows: Int) -> CSVError {
         var copy = self
         copy.line += lines
         copy.row += rows

@@ -28,7 +28,7 @@ package struct CSVFieldWriter: Sendable {
 
     /// Whether `bytes[start..<end]` must be quoted under minimal quoting.
     @inline(__always)
-    package func needsQuotes(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
+    func needsQuotes(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
         guard end > start else { return false }
         let first = bytes[start], last = bytes[end - 1]
         if first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09 { return true }
@@ -51,7 +51,7 @@ package struct CSVFieldWriter: Sendable {
     /// Whether `bytes[start..<end]`, known to hold no delimiter, quote or line break, must
     /// be quoted for a leading or trailing space or tab.
     @inline(__always)
-    package func needsQuotesAtEnds(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
+    func needsQuotesAtEnds(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
         guard end > start else { return false }
         let first = bytes[start], last = bytes[end - 1]
         return first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09

@@ -13,7 +13,7 @@ package struct CSVHeader: Sendable, Equatable {
     /// The unique names, one per column.
     package let names: [String]
     /// The names no column may have (see the type's comment).
-    package let reservedNames: [String]
+    let reservedNames: [String]
     /// For each reserved name that a column had: the name that column got instead.
     package let displacedColumns: [String: String]
     /// `,"name":` for every column, back to back (``keyRange(_:)`` finds one).
@@ -69,7 +69,7 @@ package struct CSVHeader: Sendable, Equatable {
 
     /// All the `,"name":` keys back to back with their offsets, for writers that hold the
     /// storage across a whole chunk.
-    package var packedKeys: (bytes: [UInt8], offsets: [Int]) { (keyBytes, keyOffsets) }
+    var packedKeys: (bytes: [UInt8], offsets: [Int]) { (keyBytes, keyOffsets) }
 
     /// The name for an extra field past the header (`--ragged pad`): its column number,
     /// suffixed if that is already a name (or a reserved one).

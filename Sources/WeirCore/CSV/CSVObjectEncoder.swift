@@ -47,12 +47,12 @@ package struct CSVObjectEncoder {
     }
 
     /// The declared column names that the header lacks (worth a warning: probably a typo).
-    package var undeclaredTypeNames: [String] {
+    var undeclaredTypeNames: [String] {
         options.declaredTypes.keys.filter { !header.names.contains($0) }.sorted()
     }
 
     /// Sets the file name written under ``CSVConversionOptions/filenameKey``.
-    package mutating func setFilename(_ filename: String) {
+    mutating func setFilename(_ filename: String) {
         guard let key = options.filenameKey else { return }
         var entry: [UInt8] = [UInt8(ascii: ",")]
         JSONWriter.writeString(key, into: &entry)
@@ -275,7 +275,7 @@ package struct CSVObjectEncoder {
 
     /// Appends `bytes[start..<end]` as the inside of a JSON string, turning each doubled
     /// `doubledQuote` into one and escaping what JSON requires.
-    package static func appendEscaped(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, doubledQuote: UInt8?, into output: inout CSVByteBuffer) {
+    static func appendEscaped(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, doubledQuote: UInt8?, into output: inout CSVByteBuffer) {
         let quote = doubledQuote.map { Int($0) } ?? -1
         var runStart = start
         var index = start

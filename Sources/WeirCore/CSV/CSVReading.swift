@@ -62,7 +62,7 @@ package struct CSVChunkContext: FileContext {
     /// The row number of the chunk's first record (the header is row 1 when there is one).
     package var firstRow: Int
     /// Offset of the first record byte in the chunk.
-    package var dataStart: Int
+    var dataStart: Int
     /// The physical line of the byte at `dataStart`.
     package var firstLine: Int
 }

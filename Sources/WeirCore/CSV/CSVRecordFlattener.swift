@@ -21,10 +21,10 @@ package struct CSVRecordFlattener: ~Copyable {
     /// One flattened value: where its key and text lie in ``keys`` and ``values``.
     package struct Entry: Sendable, Equatable {
         /// Range of the dotted key in ``CSVRecordFlattener/keys``.
-        package var keyStart: Int, keyEnd: Int
+        var keyStart: Int, keyEnd: Int
         /// Range of the text in ``CSVRecordFlattener/values`` (in the record instead while
         /// ``textInRecord``).
-        package var valueStart: Int, valueEnd: Int
+        var valueStart: Int, valueEnd: Int
         /// The kind of JSON value.
         package var shape: Shape
         /// What decoding learnt about quoting the text in CSV.
@@ -34,7 +34,7 @@ package struct CSVRecordFlattener: ~Copyable {
         package var memberCount = 0
         /// True while the text of a flattened object is only in the record
         /// (``CSVRecordFlattener/materializeObject(_:)`` copies it to the values).
-        package var textInRecord = false
+        var textInRecord = false
 
         /// True for a JSON `null` (an empty field that is not an empty string).
         package var isNull: Bool { shape == .null }

@@ -50,7 +50,7 @@ package struct CSVRecordFramer: Sendable {
     package var isInsideQuotes: Bool { oddQuotes }
 
     /// How many bytes of the buffer have been examined.
-    package var scanned: Int { scannedCount }
+    var scanned: Int { scannedCount }
 
     /// The offset just past the last complete record (its line break) in `buffer`, or 0 if none.
     ///
@@ -146,7 +146,7 @@ package struct CSVRecordFramer: Sendable {
     /// The offset just past the first line break in `base[from..<to]` (`\n`, `\r\n` or a
     /// `\r` alone), quotes ignored, for preamble lines; `nil` when there is none, or when the
     /// only one is a `\r` that ends the bytes before the end of the input (a `\n` may follow).
-    package static func firstLineEnd(in base: UnsafeRawPointer, from: Int, to: Int, isEndOfInput: Bool) -> Int? {
+    static func firstLineEnd(in base: UnsafeRawPointer, from: Int, to: Int, isEndOfInput: Bool) -> Int? {
         var position = from
         while let lineBreak = firstLineBreak(in: base, from: position, to: to) {
             position = lineBreak + 1
@@ -205,7 +205,7 @@ package struct CSVRecordFramer: Sendable {
 
     /// The number of line breaks (`\n`, `\r\n`, a lone `\r`) in `bytes`, quotes ignored; a
     /// `\r` at the end counts (the caller knows whether a `\n` follows).
-    package static func countLineBreaks(in bytes: UnsafeRawBufferPointer) -> Int {
+    static func countLineBreaks(in bytes: UnsafeRawBufferPointer) -> Int {
         guard let base = bytes.baseAddress else { return 0 }
         var lines = 0
         var position = 0
@@ -226,7 +226,7 @@ package struct CSVRecordFramer: Sendable {
     /// follows (then that ends it). A `\r` that is the last of `count` bytes ends a line only
     /// `isEndOfInput`, since more bytes may bring its `\n`.
     @inline(__always)
-    package static func endsLine(_ base: UnsafeRawPointer, at index: Int, count: Int, isEndOfInput: Bool) -> Bool {
+    static func endsLine(_ base: UnsafeRawPointer, at index: Int, count: Int, isEndOfInput: Bool) -> Bool {
         if base.load(fromByteOffset: index, as: UInt8.self) == 0x0A { return true }
         if index + 1 == count { return isEndOfInput }
         return base.load(fromByteOffset: index + 1, as: UInt8.self) != 0x0A
@@ -260,7 +260,7 @@ package struct CSVRecordFramer: Sendable {
     /// baseline x86-64 lacks as an instruction): the match words are XORed together and
     /// the result folded to one bit.
     @inline(__always)
-    package static func hasOddCount(of byte: UInt8, in base: UnsafeRawPointer, from: Int, to: Int) -> Bool {
+    static func hasOddCount(of byte: UInt8, in base: UnsafeRawPointer, from: Int, to: Int) -> Bool {
         let pattern = UInt64(byte) &* ones
         var index = from
         var folded: UInt64 = 0
@@ -315,7 +315,7 @@ package struct CSVRecordFramer: Sendable {
 
     /// The index of the last `\n` or `\r` in `base[from..<to]`, if any.
     @inline(__always)
-    package static func lastLineBreak(in base: UnsafeRawPointer, from: Int, to: Int) -> Int? {
+    static func lastLineBreak(in base: UnsafeRawPointer, from: Int, to: Int) -> Int? {
         let lineFeeds = UInt64(0x0A) &* ones, carriageReturns = UInt64(0x0D) &* ones
         var end = to
         while end - 8 >= from {
@@ -334,7 +334,7 @@ package struct CSVRecordFramer: Sendable {
 
     /// The index of the first `\n` or `\r` in `base[from..<to]`, if any.
     @inline(__always)
-    package static func firstLineBreak(in base: UnsafeRawPointer, from: Int, to: Int) -> Int? {
+    static func firstLineBreak(in base: UnsafeRawPointer, from: Int, to: Int) -> Int? {
         let lineFeeds = UInt64(0x0A) &* ones, carriageReturns = UInt64(0x0D) &* ones
         var index = from
         while index + 8 <= to {

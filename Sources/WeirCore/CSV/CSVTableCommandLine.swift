@@ -2,10 +2,10 @@
 /// `weir-split --format csv`), declared and read in one place.
 package enum CSVTableCommandLine {
     /// The range of `--flatten-depth` (besides `all`): the JSON nesting limit.
-    package static let flattenDepthRange = 0...JSONParser.defaultMaxDepth
+    static let flattenDepthRange = 0...JSONParser.defaultMaxDepth
 
     /// The option names that only a CSV table uses (for a stage where they need `--format csv`).
-    package static let optionNames = ["columns", "new-keys", "flatten-depth", "quote-all"] + CSVDialectOptions.optionNames + ["crlf", "no-header"]
+    static let optionNames = ["columns", "new-keys", "flatten-depth", "quote-all"] + CSVDialectOptions.optionNames + ["crlf", "no-header"]
 
     /// The options, each help text after `helpPrefix` (`"With --format csv: "`); `--new-keys`
     /// offers `newKeys`.

@@ -70,7 +70,7 @@ package struct CSVTableWriter: ~Copyable {
     /// The settings.
     package let options: CSVTableOptions
     /// The field writer (quoting and line breaks).
-    package let fieldWriter: CSVFieldWriter
+    let fieldWriter: CSVFieldWriter
     /// The current columns, in order.
     package private(set) var columns: [String] = []
     /// Whether the header row has been written.

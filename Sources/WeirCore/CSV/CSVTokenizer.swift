@@ -13,11 +13,11 @@ package struct CSVField: Sendable, Equatable {
     package var flags: UInt8
 
     /// The field was enclosed in quotes.
-    package static let quotedFlag: UInt8 = 1
+    static let quotedFlag: UInt8 = 1
     /// The text holds doubled quotes standing for one quote each.
-    package static let doubledQuotesFlag: UInt8 = 2
+    static let doubledQuotesFlag: UInt8 = 2
     /// The text holds a byte that JSON must escape (control character, `\`, or a quote).
-    package static let needsEscapeFlag: UInt8 = 4
+    static let needsEscapeFlag: UInt8 = 4
 
     /// A field from its range and flags.
     @inline(__always)
@@ -29,19 +29,19 @@ package struct CSVField: Sendable, Equatable {
 
     /// The number of raw bytes (doubled quotes counted twice).
     @inline(__always)
-    package var rawCount: Int { end - start }
+    var rawCount: Int { end - start }
 
     /// Whether the field was quoted.
     @inline(__always)
-    package var isQuoted: Bool { flags & Self.quotedFlag != 0 }
+    var isQuoted: Bool { flags & Self.quotedFlag != 0 }
 
     /// Whether the text holds doubled quotes.
     @inline(__always)
-    package var hasDoubledQuotes: Bool { flags & Self.doubledQuotesFlag != 0 }
+    var hasDoubledQuotes: Bool { flags & Self.doubledQuotesFlag != 0 }
 
     /// Whether writing the text as JSON needs escapes.
     @inline(__always)
-    package var needsEscape: Bool { flags & Self.needsEscapeFlag != 0 }
+    var needsEscape: Bool { flags & Self.needsEscapeFlag != 0 }
 
     /// The field's text with doubled quotes undone, as bytes.
     package func unquotedBytes(in chunk: UnsafeRawBufferPointer, quote: UInt8) -> [UInt8] {
@@ -151,7 +151,7 @@ package struct CSVTokenizer {
     }
 
     /// The raw bytes of the current record without its line break.
-    package var recordText: UnsafeRawBufferPointer {
+    var recordText: UnsafeRawBufferPointer {
         var end = recordEnd
         if end > recordStart, chunk[end - 1] == 0x0A { end -= 1 }
         if end > recordStart, chunk[end - 1] == 0x0D { end -= 1 }

@@ -65,7 +65,7 @@ package struct CSVConversionOptions: Sendable {
 
     /// The keys of the fields added to every object, with the option that names each
     /// (no column may have these names: see ``CSVHeader``).
-    package var addedKeys: [(key: String, option: String)] {
+    var addedKeys: [(key: String, option: String)] {
         [filenameKey.map { ($0, "--filename") }, rowKey.map { ($0, "--row") }].compactMap { $0 }
     }
 

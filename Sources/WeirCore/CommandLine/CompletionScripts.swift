@@ -12,13 +12,13 @@ package enum CompletionScripts {
     package static let shells = ["bash", "zsh", "fish"]
 
     /// The front door's own words after `weir`, with what they do.
-    package static let frontDoorCommands: [(name: String, summary: String)] = [
+    static let frontDoorCommands: [(name: String, summary: String)] = [
         ("help", "show a stage's help or man page"),
         ("completions", "print the completion script for bash, zsh or fish"),
     ]
 
     /// The front door's own options, with what they do.
-    package static let frontDoorOptions: [(name: String, summary: String)] = [
+    static let frontDoorOptions: [(name: String, summary: String)] = [
         ("--help", "show the front door's help and exit"),
         ("--version", "show the version and exit"),
     ]
@@ -36,7 +36,7 @@ package enum CompletionScripts {
 
     /// True for a name made of lower-case letters, digits, `-` and `_`: a stage name that
     /// is safe in every shell's syntax and in a function name (others are left out).
-    package static func isPlainName(_ name: String) -> Bool {
+    static func isPlainName(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.allSatisfy { byte in
             (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
                 || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")

@@ -99,7 +99,7 @@ package enum HelpRenderer {
     }
 
     /// Options as `--help` lists them: usage, then the help (and default) wrapped beside it.
-    package static func optionList(_ options: [OptionSpec]) -> String {
+    static func optionList(_ options: [OptionSpec]) -> String {
         var text = ""
         for option in options {
             var usage = "  " + option.usageText

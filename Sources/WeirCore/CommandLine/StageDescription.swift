@@ -20,7 +20,7 @@ package struct StageDescription: Sendable, Equatable {
         /// The short letter, if any (`o`).
         package var short: Character?
         /// The value's placeholder as help shows it (`FILE`, `NAME VALUE`); nil for a flag.
-        package var valueName: String?
+        var valueName: String?
         /// What each value is (none for a flag; two for `--arg NAME VALUE`).
         package var values: [OptionValueKind]
         /// The values a ``OptionValueKind/choice`` value takes.
@@ -31,7 +31,7 @@ package struct StageDescription: Sendable, Equatable {
         package var help: String
 
         /// True when the option takes no value.
-        package var isFlag: Bool { values.isEmpty }
+        var isFlag: Bool { values.isEmpty }
     }
 
     /// The verb after `weir-` (`map`).

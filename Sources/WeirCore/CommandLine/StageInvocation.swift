@@ -159,7 +159,7 @@ package struct StageInvocation: Sendable {
     }
 
     /// The configuration, checked (distinct outputs); a usage error otherwise.
-    package var checkedConfiguration: RuntimeConfiguration {
+    var checkedConfiguration: RuntimeConfiguration {
         let configuration = self.configuration
         checked { () throws(UsageError) in try Self.checkOutputsAreDistinct(configuration) }
         return configuration

@@ -88,7 +88,7 @@ package struct OptionSpec: Sendable {
     /// The short letter, if any: `o` for `-o`.
     package var short: Character?
     /// The value's placeholder (`FILE`, `N`); nil for a flag.
-    package var valueName: String?
+    var valueName: String?
     /// The default, as shown in help (`fail`); nil when there is none worth showing.
     package var defaultValue: String?
     /// What the option does, one or two sentences.
@@ -143,7 +143,7 @@ package struct OptionSpec: Sendable {
     }
 
     /// True when the option takes no value.
-    package var isFlag: Bool { valueName == nil }
+    var isFlag: Bool { valueName == nil }
 
     /// `-o, --output FILE` as shown in help.
     package var usageText: String {
@@ -192,7 +192,7 @@ package enum CommonOptions {
     package static let jobsRange = 1...256
     /// The values `--max-line-bytes` accepts: a record the reader can still hold in memory,
     /// far from overflowing `Int` in any sum or product with it.
-    package static let maxLineBytesRange = 1...(1 << 30)
+    static let maxLineBytesRange = 1...(1 << 30)
     package static let output = OptionSpec.value("output", short: "o", "FILE", help: "Write to FILE instead of standard output, atomically (a temporary file renamed at the end); a FILE ending in .gz is written gzip-compressed (zlib's default level 6, as gzip).")
     package static let jobs = OptionSpec.value("jobs", short: "j", "N", default: "number of cores", help: "Worker tasks for the per-record work, \(ParsedOptions.rangeText(jobsRange)). Output order never depends on N.")
     package static let errors = OptionSpec.value("errors", "MODE", default: "fail", choices: RuntimeConfiguration.ErrorPolicy.self, help: "What a bad record does: fail (stop, exit 1), skip (drop it, report on stderr, exit 0), reject (write it to the --reject file and go on).")

@@ -55,7 +55,7 @@ package struct HTTPProxySettings: Sendable, Equatable {
     }
 
     /// Settings from the process environment.
-    package static func fromProcessEnvironment() -> HTTPProxySettings {
+    static func fromProcessEnvironment() -> HTTPProxySettings {
         var environment: [String: String] = [:]
         for name in ["http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY"] {
             if let value = SystemIO.environment(name) { environment[name] = value }

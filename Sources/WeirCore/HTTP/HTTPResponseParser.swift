@@ -18,7 +18,7 @@ package struct HTTPResponseParser {
     }
 
     /// The largest status line plus header block accepted.
-    package static let headLimit = 256 * 1024
+    static let headLimit = 256 * 1024
 
     private let isHead: Bool
     private let bodyLimit: Int

@@ -77,7 +77,7 @@ package enum HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// True for failures worth retrying: connection trouble and timeouts (not bad URLs,
     /// oversized bodies or cancellation).
-    package var isTransient: Bool {
+    var isTransient: Bool {
         switch self {
         case .resolve, .connect, .connection, .timedOut, .malformedResponse, .tls: return true
         case .invalidURL, .bodyTooLarge, .tooManyRedirects, .cancelled: return false

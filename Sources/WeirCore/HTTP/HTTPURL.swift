@@ -18,7 +18,7 @@ package struct HTTPURL: Sendable, Equatable, CustomStringConvertible {
     package var isIPv6Literal: Bool { host.contains(":") }
 
     /// True when the port is the scheme's default.
-    package var hasDefaultPort: Bool { port == HTTPURL.defaultPort(scheme) }
+    var hasDefaultPort: Bool { port == HTTPURL.defaultPort(scheme) }
 
     /// `host[:port]` as the `Host` header wants it (brackets around IPv6, port only when not default).
     package var authority: String {
@@ -37,7 +37,7 @@ package struct HTTPURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The default port of `scheme` (80 for http, 443 for https).
-    package static func defaultPort(_ scheme: String) -> Int { scheme == "https" ? 443 : 80 }
+    static func defaultPort(_ scheme: String) -> Int { scheme == "https" ? 443 : 80 }
 
     /// Parses an absolute http(s) URL; throws ``HTTPError/invalidURL(_:)`` naming what is wrong.
     package static func parse(_ text: String) throws(HTTPError) -> HTTPURL {

@@ -7,13 +7,13 @@ package struct RetryPolicy: Sendable {
     /// What a failed attempt may be retried on.
     package struct Conditions: Sendable, Equatable {
         /// Connection failures: resolve, connect, reset, malformed reply, TLS.
-        package var connectionErrors = true
+        var connectionErrors = true
         /// The request's deadline passing.
         package var timeouts = true
         /// Statuses retried exactly (429, 503).
         package var statuses: Set<Int> = [429]
         /// Status classes retried (5 for 5xx).
-        package var statusClasses: Set<Int> = [5]
+        var statusClasses: Set<Int> = [5]
 
         package init() {}
 

@@ -79,7 +79,7 @@ package final class SocketHTTPTransport: HTTPTransport {
     package func shutdown() { loop.stop() }
 
     /// Sends one request to `url` (no redirects), `deadline` in ``SystemIO/monotonicSeconds()``.
-    package func sendOnce(_ request: HTTPRequest, url: HTTPURL, deadline: Double?) async throws(HTTPError) -> HTTPResponse {
+    func sendOnce(_ request: HTTPRequest, url: HTTPURL, deadline: Double?) async throws(HTTPError) -> HTTPResponse {
         let proxy = configuration.proxy.proxy(for: url.host)
         let bytes = try SocketHTTPTransport.requestBytes(request, url: url, absoluteForm: proxy != nil)
         let target = proxy ?? (url.host, url.port)

@@ -64,7 +64,7 @@ package final class URLSessionTransport: HTTPTransport {
     package func shutdown() { isShutDown.store(true, ordering: .relaxed) }
 
     /// Sends one request to `url` (no redirects), `deadline` in ``SystemIO/monotonicSeconds()``.
-    package func sendOnce(_ request: HTTPRequest, url: HTTPURL, deadline: Double?) async throws(HTTPError) -> HTTPResponse {
+    func sendOnce(_ request: HTTPRequest, url: HTTPURL, deadline: Double?) async throws(HTTPError) -> HTTPResponse {
         if isShutDown.load(ordering: .relaxed) { throw .connection("the HTTP transport was shut down") }
         guard let foundationURL = URL(string: url.description) else { throw .invalidURL("'\(url)' is not accepted by URLSession") }
         var urlRequest = URLRequest(url: foundationURL)

@@ -14,24 +14,24 @@ package enum GzipFormat {
     package static let magic: [UInt8] = [0x1F, 0x8B]
 
     /// True when `bytes` start like a gzip member.
-    package static func startsMember(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    static func startsMember(_ bytes: UnsafeRawBufferPointer) -> Bool {
         bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B
     }
 
     /// True when the regular file open on `descriptor` starts like a gzip member (read
     /// without moving the file's position).
-    package static func fileStartsMember(_ descriptor: Int32) -> Bool {
+    static func fileStartsMember(_ descriptor: Int32) -> Bool {
         var start: [UInt8] = [0, 0]
         return pread(descriptor, &start, 2, 0) == 2 && start == magic
     }
 
     /// True when an output at `path` is written compressed (its name ends in `.gz`).
-    package static func compressesOutput(to path: String) -> Bool {
+    static func compressesOutput(to path: String) -> Bool {
         path.hasSuffix(".gz")
     }
 
     /// The compression level of `-o FILE.gz`: zlib's default (6), as `gzip` writes.
-    package static let outputLevel: Int32 = 6
+    static let outputLevel: Int32 = 6
 }
 
 /// Why a gzip stream could not be read, with the compressed byte offset where it happened.

@@ -48,7 +48,7 @@ package struct GzipInputStream {
     }
 
     /// True when a read would return bytes, the end, or an error without waiting.
-    package var hasDataNow: Bool { offset < currentCount || channel.hasDataNow }
+    var hasDataNow: Bool { offset < currentCount || channel.hasDataNow }
 
     /// Appends up to `count` decompressed bytes to `buffer`: how many, 0 at the end of the
     /// stream, nil when none are ready yet (``waitForData()`` then waits for them). Throws
@@ -75,7 +75,7 @@ package struct GzipInputStream {
 
     /// Suspends until a buffer, the end or an error is there; false when the run stopped (the
     /// latch fired, or the task was cancelled) first.
-    package func waitForData() async -> Bool {
+    func waitForData() async -> Bool {
         if offset < currentCount { return true }
         return await channel.waitForData()
     }

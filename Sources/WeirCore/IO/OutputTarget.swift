@@ -167,20 +167,20 @@ package enum CleanupOnSignal {
 
 extension SystemIO {
     /// `stat(2)` of `path` (following links), or nil when it does not exist or cannot be read.
-    package static func fileStatus(_ path: String) -> stat? {
+    static func fileStatus(_ path: String) -> stat? {
         var info = stat()
         return stat(path, &info) == 0 ? info : nil
     }
 
     /// The file's identity (device and inode), following links; nil when it does not exist.
-    package static func fileIdentity(_ path: String) -> FileIdentity? {
+    static func fileIdentity(_ path: String) -> FileIdentity? {
         fileStatus(path).map { FileIdentity(device: UInt64($0.st_dev), inode: UInt64($0.st_ino), isRegular: ($0.st_mode & S_IFMT) == S_IFREG) }
     }
 
     /// `path` with symbolic links at its end followed (up to 40 hops), relative targets
     /// taken from the link's directory; a dangling link gives the path it points to. Stops
     /// at `/proc/…` and `/dev/fd/…`, which name open descriptors.
-    package static func resolveSymbolicLinks(_ path: String) -> String {
+    static func resolveSymbolicLinks(_ path: String) -> String {
         var current = path
         for _ in 0..<40 {
             // An open descriptor's name: its link points at whatever it is open on.
@@ -201,7 +201,7 @@ extension SystemIO {
     }
 
     /// Opens an existing non-regular file (a device, a FIFO) for writing in place.
-    package static func openForWritingInPlace(_ path: String, name: String) throws(IOError) -> Int32 {
+    static func openForWritingInPlace(_ path: String, name: String) throws(IOError) -> Int32 {
         let descriptor = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY)
         if descriptor < 0 { throw IOError(code: errno, context: "cannot open '\(name)' for writing") }
         return descriptor
@@ -242,7 +242,7 @@ package struct FileIdentity: Equatable, Sendable {
     package var device: UInt64
     package var inode: UInt64
     /// True for a regular file (two paths to `/dev/null` may well be the same).
-    package var isRegular: Bool
+    var isRegular: Bool
 
     package static func == (left: FileIdentity, right: FileIdentity) -> Bool {
         left.device == right.device && left.inode == right.inode

@@ -13,7 +13,7 @@ package enum SafePath {
     /// temporary name a file is written under first (`.NAME.weir-PID.tmp`).
     package static let maxComponentBytes = 223
     /// The longest path the system accepts (`PATH_MAX` less the terminating NUL), in bytes.
-    package static let maxPathBytes = 4095
+    static let maxPathBytes = 4095
 
     /// The directory that a template's literal prefix names: the prefix through its last
     /// `/` (`out/x-` gives `out/`), or `""` (the current directory) when it has none.

@@ -45,7 +45,7 @@ package enum SystemIO {
     }
 
     /// Opens `path` for reading.
-    package static func openForReading(_ path: String) throws(IOError) -> Int32 {
+    static func openForReading(_ path: String) throws(IOError) -> Int32 {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         if descriptor < 0 { throw IOError(code: errno, context: "cannot open '\(path)'") }
         return descriptor
@@ -115,7 +115,7 @@ package enum SystemIO {
     }
 
     /// True when `descriptor` has data (or end of input) ready to read right now.
-    package static func isReadableNow(_ descriptor: Int32) -> Bool {
+    static func isReadableNow(_ descriptor: Int32) -> Bool {
         var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
         return poll(&request, 1, 0) > 0
     }
@@ -159,13 +159,13 @@ package enum SystemIO {
     package nonisolated(unsafe) static var standardOutputIsOpen = true
 
     /// True when `descriptor` is open (standard input or output may be closed: `<&-`, `>&-`).
-    package static func isOpen(_ descriptor: Int32) -> Bool {
+    static func isOpen(_ descriptor: Int32) -> Bool {
         fcntl(descriptor, F_GETFD) != -1
     }
 
     /// Makes sure descriptors 0, 1 and 2 exist, so no file opened later takes their place:
     /// a closed one is opened on `/dev/null`. Returns which of standard input and output were closed.
-    package static func guardStandardDescriptors() -> (inputClosed: Bool, outputClosed: Bool) {
+    static func guardStandardDescriptors() -> (inputClosed: Bool, outputClosed: Bool) {
         let closed = (!isOpen(standardInput), !isOpen(standardOutput))
         for descriptor in [standardInput, standardOutput, standardError] where !isOpen(descriptor) {
             let opened = open("/dev/null", descriptor == standardInput ? O_RDONLY : O_WRONLY)
@@ -202,7 +202,7 @@ package enum SystemIO {
     }
 
     /// The size of a regular file, or nil for pipes, terminals and errors.
-    package static func regularFileSize(_ descriptor: Int32) -> Int? {
+    static func regularFileSize(_ descriptor: Int32) -> Int? {
         var info = stat()
         guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
         return Int(info.st_size)
@@ -210,7 +210,7 @@ package enum SystemIO {
 
     /// Enlarges the kernel buffer of a pipe (to 1 MiB where allowed): fewer, larger transfers
     /// and context switches between the stages of a pipeline. Does nothing for non-pipes.
-    package static func enlargePipeBuffer(_ descriptor: Int32) {
+    static func enlargePipeBuffer(_ descriptor: Int32) {
         var info = stat()
         guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFIFO else { return }
         let setPipeSize: Int32 = 1031  // F_SETPIPE_SZ (Linux)
@@ -254,7 +254,7 @@ package enum SystemIO {
 
     /// Flushes the files at `paths` to disk: one `syncfs(2)` per file system they are on, or
     /// an `fsync(2)` of each where `syncfs` is not available. Errors name `names`.
-    package static func syncFiles(_ paths: [String], names: [String]) throws(IOError) {
+    static func syncFiles(_ paths: [String], names: [String]) throws(IOError) {
         var synced: Set<UInt64> = []
         for (path, name) in zip(paths, names) {
             let descriptor = open(path, O_RDONLY | O_CLOEXEC)
@@ -279,7 +279,7 @@ package enum SystemIO {
     }()
 
     /// True when `descriptor` is a pipe or FIFO.
-    package static func isPipe(_ descriptor: Int32) -> Bool {
+    static func isPipe(_ descriptor: Int32) -> Bool {
         var info = stat()
         return fstat(descriptor, &info) == 0 && (info.st_mode & S_IFMT) == S_IFIFO
     }

@@ -46,7 +46,7 @@ package final class TemporaryFile {
     }
 
     /// Moves back to the start, to read what was written.
-    package func rewind() throws(IOError) {
+    func rewind() throws(IOError) {
         if lseek(descriptor, 0, SEEK_SET) < 0 { throw IOError(code: errno, context: "cannot read a temporary file in '\(directory)'") }
     }
 

@@ -520,7 +520,7 @@ package struct JSONParser: ~Copyable {
 }
 
 /// Describes a byte for an error message: `'x'` for printable ASCII, `byte 0xNN` otherwise.
-package func describeByte(_ byte: UInt8) -> String {
+func describeByte(_ byte: UInt8) -> String {
     if byte >= 0x21 && byte < 0x7F { return "'\(String(UnicodeScalar(byte)))'" }
     let hex = String(byte, radix: 16, uppercase: true)
     return "byte 0x\(hex.count == 1 ? "0" + hex : hex)"
@@ -530,7 +530,7 @@ package func describeByte(_ byte: UInt8) -> String {
 package enum UTF8Validation {
     /// Appends the UTF-8 encoding of a Unicode scalar value.
     @inline(__always)
-    package static func appendScalar(_ scalar: UInt32, into output: inout [UInt8]) {
+    static func appendScalar(_ scalar: UInt32, into output: inout [UInt8]) {
         switch scalar {
         case 0..<0x80:
             output.append(UInt8(scalar))

@@ -42,7 +42,7 @@ package enum JSONWriter {
     }
 
     /// Appends a number's text (its literal, or jq's formatting of the double).
-    package static func writeNumber(_ number: JSONNumber, into output: inout [UInt8]) {
+    static func writeNumber(_ number: JSONNumber, into output: inout [UInt8]) {
         output.append(contentsOf: number.text.utf8)
     }
 

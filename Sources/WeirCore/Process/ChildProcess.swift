@@ -139,7 +139,7 @@ package struct ChildLines: Sendable {
     /// True when fewer lines came because the child went quiet for the idle timeout.
     package var timedOut: Bool
     /// True when fewer lines came because a line was longer than the capture limit.
-    package var overflowed: Bool
+    var overflowed: Bool
 }
 
 /// A running child process with pipes to its standard input, output and error, driven
@@ -169,9 +169,9 @@ package struct ChildLines: Sendable {
 /// pipes have closed, so every way out of the stage ends it.
 package final class ChildProcess: @unchecked Sendable {
     /// The bytes of standard error kept for messages (the last ones).
-    package static let errorTailBytes = 4096
+    static let errorTailBytes = 4096
     /// Seconds between SIGTERM and SIGKILL when a child is terminated.
-    package static let killGrace = 1.0
+    static let killGrace = 1.0
 
     /// The child's process id (also its process group id).
     package let pid: pid_t
@@ -227,7 +227,7 @@ package final class ChildProcess: @unchecked Sendable {
     /// kept up to `outputLimit` bytes (for ``finished()``, or until ``lines(_:idleTimeout:)``
     /// takes it); with a `timeout` it is terminated (and ``ChildResult/timedOut`` set) if it
     /// has not finished by then.
-    package static func launch(_ command: ChildCommand, outputLimit: Int = 64 << 20, timeout: Double? = nil) throws(ChildSpawnError) -> ChildProcess {
+    static func launch(_ command: ChildCommand, outputLimit: Int = 64 << 20, timeout: Double? = nil) throws(ChildSpawnError) -> ChildProcess {
         var inputPipe: [Int32] = [-1, -1], outputPipe: [Int32] = [-1, -1], errorPipe: [Int32] = [-1, -1]
         func closeAll() { for end in inputPipe + outputPipe + errorPipe where end >= 0 { SystemIO.closeQuietly(end) } }
         guard makePipe(&inputPipe), makePipe(&outputPipe), makePipe(&errorPipe) else {
@@ -298,7 +298,7 @@ package final class ChildProcess: @unchecked Sendable {
     }
 
     /// Closes the child's standard input once what was sent has been written (its end of input).
-    package func closeInput() {
+    func closeInput() {
         queue.async {
             self.inputCloseRequested = true
             self.flushInput()
@@ -346,7 +346,7 @@ package final class ChildProcess: @unchecked Sendable {
 
     /// Ends the child: SIGTERM to its process group now, SIGKILL after ``killGrace``
     /// seconds if it has not finished by then. Its input is closed at once.
-    package func terminate() {
+    func terminate() {
         queue.async { self.beginTermination() }
     }
 

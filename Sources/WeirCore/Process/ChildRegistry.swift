@@ -80,7 +80,7 @@ package enum ChildRegistry {
 
     /// Sends SIGKILL to every registered child's process group at once. Only calls `kill(2)`:
     /// safe in a signal handler, for the last resort of ``SignalStop``.
-    package static func killAllNow() {
+    static func killAllNow() {
         for index in 0..<capacity {
             let pid = slots[index]
             if pid > 0 { _ = kill(-pid, SIGKILL) }
@@ -90,7 +90,7 @@ package enum ChildRegistry {
     /// Stops all spawning, then ends every registered child: SIGTERM to its process group,
     /// up to `grace` seconds for it to exit (reaped as it does), then SIGKILL and a final
     /// reap. Returns when no registered child is left running or unreaped.
-    package static func terminateAll(grace: Double = 0.5) {
+    static func terminateAll(grace: Double = 0.5) {
         let children = state.withLock { state -> [pid_t] in
             state.closed = true
             return Array(state.slotByProcess.keys)

@@ -62,7 +62,7 @@ package struct CoProcess {
     private var retired: [ChildProcess] = []
 
     /// Deaths without a single answer, in a row, after which the command counts as broken.
-    package static let barrenDeathLimit = 3
+    static let barrenDeathLimit = 3
 
     package init(command: ChildCommand, idleTimeout: Double? = nil, outputLimit: Int = 64 << 20, restarts: StageCounter? = nil) {
         self.command = command

@@ -9,7 +9,7 @@ package struct DecimalText: Equatable, Sendable {
     package private(set) var scale: Int
 
     /// The largest exponent accepted (`1e1000`): a bound on the digits one operand can make.
-    package static let maxExponent = 1000
+    static let maxExponent = 1000
 
     /// A number from its sign, digits (ASCII, leading zeros allowed) and scale.
     package init(isNegative: Bool, digits: [UInt8], scale: Int) {

@@ -58,7 +58,7 @@ package enum ObjectEditing {
         /// The offset of the closing `}`.
         package var close = 0
         /// True when some key holds a `\` escape (so equal keys may be spelled differently).
-        package var hasEscapedKey = false
+        var hasEscapedKey = false
     }
 
     /// Finds the top-level members of `object`, a JSON text already validated (whitespace

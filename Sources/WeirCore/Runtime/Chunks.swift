@@ -41,7 +41,7 @@ package struct InputChunk<Context: FileContext>: Sendable {
     package var inputIndex: Int = 0
     /// Where each record of ``records`` came from, for chunks that mix inputs (a merge);
     /// nil when all records come from `fileName`, counted from `firstLine`.
-    package var origins: [RecordOrigin]? = nil
+    var origins: [RecordOrigin]? = nil
 
     package init(
         sequence: Int, bytes: [UInt8], fileName: String, firstLine: Int, records: [Range<Int>]? = nil,
@@ -109,7 +109,7 @@ package struct RecordError: Error, Sendable {
     /// The 1-based byte column within the record's first line, when known.
     package var column: Int?
     /// The 1-based line offset within the record (for multi-line records), 0 for the first line.
-    package var lineOffset: Int
+    var lineOffset: Int
     /// The line in the file, when the thrower knows it better than the reader (a framer).
     package var absoluteLine: Int? = nil
     /// Extra facts for the reject entry, written after `error` in this order (an HTTP
@@ -149,7 +149,7 @@ package struct RecordProblem: Sendable {
     /// The record's raw bytes (for the reject file and the excerpt).
     package var input: [UInt8]
     /// True when `input` is only the start of the record (an over-long one).
-    package var inputTruncated: Bool = false
+    var inputTruncated: Bool = false
     /// How far into its chunk's output the problem sits (output before it is written first).
     package var outputOffset: Int
     /// True for a problem with the input as a whole (an unreadable file): never skipped.
@@ -183,9 +183,9 @@ package struct ChunkOutput: Sendable {
     package var recordsWritten = 0
     /// Output records written, when a record may yield several (`weir-map '.a, .b'`); 0
     /// means one per written record.
-    package var outputRecords = 0
+    var outputRecords = 0
     /// Records deliberately dropped by the stage's logic (a filter saying no).
-    package var recordsDropped = 0
+    var recordsDropped = 0
     /// Input bytes this chunk stood for (for progress).
     package var inputByteCount = 0
     /// Set when the first problem must end the run (`--errors fail`): nothing after it was processed.

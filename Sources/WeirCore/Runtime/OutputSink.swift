@@ -146,7 +146,7 @@ package struct StepOutput {
     }
 
     /// The longest single sleep of ``pause(_:)``: how soon a stopped run is noticed.
-    package static let pauseSlice = 0.05
+    static let pauseSlice = 0.05
 
     /// Waits `seconds` on the writer's thread before the step goes on, after writing what is
     /// buffered so the consumer sees it now: how a step applies backpressure (a rate limiter
@@ -192,7 +192,7 @@ package struct RecordStepSink<Step: RecordStep>: OutputSink {
     package var reportsBytesWritten: Bool { true }
 
     /// The step, for a stage that reads its state at the end.
-    package var currentStep: Step { step }
+    var currentStep: Step { step }
 
     /// Splits a `KEY<TAB>RECORD` line at its first tab.
     package static func splitKey(_ line: UnsafeRawBufferPointer) -> (key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer) {

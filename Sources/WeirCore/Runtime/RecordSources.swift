@@ -49,12 +49,12 @@ package struct SourceContext<Context: FileContext>: Sendable {
     }
 
     /// Numbers `chunk` (0, 1, 2, … in shipping order, whatever the thread) and sends it to the workers.
-    package func ship(_ chunk: InputChunk<Context>) {
+    func ship(_ chunk: InputChunk<Context>) {
         shipper.ship(chunk)
     }
 
     /// The number of chunks shipped so far.
-    package var shippedCount: Int { shipper.count }
+    var shippedCount: Int { shipper.count }
 
     private final class Shipper: Sendable {
         private let next = Mutex(0)

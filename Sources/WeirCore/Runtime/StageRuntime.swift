@@ -212,15 +212,15 @@ package struct RuntimeConfiguration: Sendable {
     /// `--errors`.
     package var errorPolicy: ErrorPolicy = .fail
     /// `--reject FILE`.
-    package var rejectPath: String? = nil
+    var rejectPath: String? = nil
     /// `-q`: count skipped records instead of reporting each.
     package var quiet = false
     /// `--max-line-bytes`.
     package var maxRecordBytes = 64 << 20
     /// `--progress`.
-    package var showProgress = false
+    var showProgress = false
     /// `--stats`.
-    package var printStats = false
+    var printStats = false
     /// The stage's own counts (requests, retries, cache hits), shown after the run's counts
     /// by `--progress` and `--stats`.
     package var counters: [StageCounter] = []
@@ -496,6 +496,6 @@ package struct RunCounts: Sendable {
     package var dropped = 0
     /// Bad records (reported, skipped or rejected).
     package var bad = 0
-    package var bytesRead = 0
+    var bytesRead = 0
     package var bytesWritten = 0
 }

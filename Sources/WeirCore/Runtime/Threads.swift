@@ -72,7 +72,7 @@ package final class StopLatch: Sendable {
     /// Runs a blocking call (the `open(2)` of a FIFO that waits for its writer) on `queue`'s
     /// thread while the calling task waits suspended; nil when the latch fires first, and
     /// then the call's result, when it comes, goes to `discard` (to close a descriptor).
-    package func perform<Result: Sendable>(
+    func perform<Result: Sendable>(
         on queue: DispatchQueue, _ body: @escaping @Sendable () -> Result, discard: @escaping @Sendable (Result) -> Void
     ) async -> Result? {
         return await withCheckedContinuation { (continuation: CheckedContinuation<Result?, Never>) in
@@ -102,7 +102,7 @@ package final class StopLatch: Sendable {
     /// Waits until the reader of `descriptor` (a pipe's write end) goes away: true then,
     /// false when the latch fired first. Lets a stage whose consumer exited stop at once,
     /// even while it has nothing to write (its input is slow).
-    package func waitForHangUp(_ descriptor: Int32) -> Bool {
+    func waitForHangUp(_ descriptor: Int32) -> Bool {
         wait(descriptor, events: 0) { $0 & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 }
     }
 
@@ -161,10 +161,10 @@ package enum SignalStop {
     private static let registry = Mutex(())
 
     /// The seconds a stopped run may take to clean up before the watcher ends it.
-    package static let gracePeriod = 2.0
+    static let gracePeriod = 2.0
 
     /// The signal that stopped the run, if one did.
-    package static var receivedSignal: Int32? {
+    static var receivedSignal: Int32? {
         let value = received.load(ordering: .acquiring)
         return value == 0 ? nil : value
     }
@@ -173,12 +173,12 @@ package enum SignalStop {
     /// arrives before ``onSignal(_:)`` ends the process at once (temporary paths removed,
     /// children killed). Without it a child could be started first, and a stage started as a
     /// background job of a script (SIGINT ignored) would not yet be listening.
-    package static func prepare() {
+    static func prepare() {
         install()
     }
 
     /// Calls `stop` (once, from a watcher thread) when a terminating signal arrives.
-    package static func onSignal(_ stop: @escaping @Sendable (Int32) -> Void) {
+    static func onSignal(_ stop: @escaping @Sendable (Int32) -> Void) {
         install()
         handler.withLock { $0 = stop }
     }
@@ -219,7 +219,7 @@ package enum SignalStop {
 
     /// Unlinks the registered paths, kills the registered child processes (``ChildRegistry``),
     /// and ends the process with `signalNumber`'s default action.
-    package static func endBySignal(_ signalNumber: Int32) -> Never {
+    static func endBySignal(_ signalNumber: Int32) -> Never {
         for path in paths { unlink(path) }
         ChildRegistry.killAllNow()
         signal(signalNumber, SIG_DFL)

@@ -93,7 +93,7 @@ package enum ExpressionOptions {
     }
 
     /// `error.message` with the program line and a caret under the column.
-    package static func syntaxMessage(_ error: ExpressionSyntaxError, source: String) -> String {
+    static func syntaxMessage(_ error: ExpressionSyntaxError, source: String) -> String {
         var message = "\(error.message) (at column \(error.column) of the expression)"
         let scalars = Array(source.unicodeScalars)
         guard !scalars.contains("\n"), scalars.count <= 200 else { return message }

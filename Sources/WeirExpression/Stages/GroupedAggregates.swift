@@ -14,7 +14,7 @@ package struct AggregateSpec: Sendable {
 
         /// True when null values are skipped (a missing field adds nothing): all but first, last,
         /// collect, distinct and mode, which take every value.
-        package var skipsNull: Bool {
+        var skipsNull: Bool {
             switch self {
             case .sum, .mean, .stddev, .variance, .quantile, .min, .max: true
             default: false
@@ -22,7 +22,7 @@ package struct AggregateSpec: Sendable {
         }
 
         /// True when the aggregate needs numbers (null values are skipped, other non-numbers are errors).
-        package var needsNumbers: Bool {
+        var needsNumbers: Bool {
             switch self {
             case .sum, .mean, .stddev, .variance, .quantile: true
             default: false
@@ -33,7 +33,7 @@ package struct AggregateSpec: Sendable {
     /// What it computes.
     package let kind: Kind
     /// The expression's text (nil for `count`).
-    package let expressionSource: String?
+    let expressionSource: String?
     /// The compiled expression (nil for `count`).
     package let program: Program?
     /// The output field's name.
@@ -137,7 +137,7 @@ package struct AggregateSpec: Sendable {
     }
 
     /// The words of an expression joined by `_` (`.store.city` is `store_city`).
-    package static func nameWords(_ source: String) -> String {
+    static func nameWords(_ source: String) -> String {
         var words: [String] = []
         var current = ""
         for character in source {

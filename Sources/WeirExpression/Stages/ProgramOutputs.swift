@@ -19,7 +19,7 @@ package struct ProgramOutputs: RecordTransform {
     }
 
     /// jq 1.8's message for a string that holds a NUL under `--raw-output0`.
-    package static let nulInStringMessage = "Cannot dump a string containing NUL with --raw-output0 option"
+    static let nulInStringMessage = "Cannot dump a string containing NUL with --raw-output0 option"
 
     /// The compiled expression.
     package let program: Program
