@@ -68,7 +68,15 @@ package final class Program: @unchecked Sendable {
     private static func compile(_ expression: Expression, source: String, variables: [String: JSONValue]) throws(ExpressionSyntaxError) -> Program {
         let names = variables.keys.sorted()
         let compiler = Compiler(source: source, variableNames: names)
-        let root = try compiler.compile(expression, compiler.rootScope)
+        let root: Node
+        do {
+            root = try compiler.compile(expression, compiler.rootScope)
+        } catch {
+            // No Program will break the cycles of the functions compiled so far (found by
+            // `bin/fuzz`: `flatten(0.5), flattn(1)` leaked the prelude's recursive `flatten`).
+            compiler.releaseFunctions()
+            throw error
+        }
         var environment = Environment.root
         for name in names { environment = Environment(parent: environment, binding: .value(variables[name]!)) }
         let analysis = InputPathAnalysis(variableNames: names)

@@ -22,6 +22,24 @@ import WeirCore
         #expect(alive.isEmpty, "the functions \(alive) of \(source) outlive their program")
     }
 
+    /// A program that fails to compile after a recursive builtin was compiled frees it too
+    /// (found by `bin/fuzz expression-parse`: `flatten(0.5), flattn(1e300)` leaked `flatten`).
+    @Test func aFailedCompilationFreesTheFunctionsItCompiled() throws {
+        let source = "flatten(0.5), flattn(1)"
+        #expect(throws: ExpressionSyntaxError.self) { try Program.compile(source) }
+        var functions: [WeakFunction] = []
+        do {
+            let compiler = Compiler(source: source, variableNames: [])
+            let expression = try Parser.parse(source)
+            #expect(throws: ExpressionSyntaxError.self) { try compiler.compile(expression, compiler.rootScope) }
+            #expect(compiler.functions.contains { $0.name == "flatten" })
+            functions = compiler.functions.map(WeakFunction.init)
+            compiler.releaseFunctions()
+        }
+        let alive = functions.compactMap { $0.function?.name }
+        #expect(alive.isEmpty, "the functions \(alive) outlive a failed compilation")
+    }
+
     private struct WeakFunction {
         weak var function: FunctionNode?
     }

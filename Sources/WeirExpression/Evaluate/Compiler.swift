@@ -51,6 +51,12 @@ final class Compiler {
     /// Every function compiled, the program's and the prelude's: a recursive one refers to
     /// itself through its body, so ``Program`` breaks those cycles when it goes away.
     private(set) var functions: [FunctionNode] = []
+    /// Breaks the cycles of ``functions`` (a recursive one refers to itself through its body)
+    /// for a compilation that failed, so no ``Program`` owns them.
+    func releaseFunctions() {
+        for function in functions { function.body = EmptyNode() }
+    }
+
     /// The scope of the program's root (named variables, `$ENV`, the evaluation context).
     let rootScope: Scope?
 
