@@ -45,6 +45,18 @@ import WeirTestSupport
         #expect(paths.isWhole, "\(source)")
     }
 
+    /// Alternatives in a pipe double the paths at each step; past a limit the analysis keeps
+    /// them whole instead of following them (found by `bin/fuzz expression-parse`: a timeout).
+    @Test func pathsStayFewThroughChainsOfAlternatives() throws {
+        let chain = Array(repeating: "(.a // .b)", count: 40).joined(separator: " | ")
+        let program = try Program.compile(chain)
+        #expect(!program.inputPaths.isWhole)
+        #expect(program.inputPaths.children.keys.sorted() == ["a", "b"])
+        #expect(try program.outputs(.null) == [.null])
+        // Duplicates are merged: `. // .` is one path, however long the chain.
+        #expect(try Program.compile(Array(repeating: ". // .", count: 40).joined(separator: " | ") + " | .x").inputPaths == tree([["x"]]))
+    }
+
     @Test func conditionsNeedOnlyTruthiness() throws {
         let program = try Program.compile(".active and .store.country == \"FR\"")
         var expected = JSONPathTree.none

@@ -69,8 +69,20 @@ struct InputPathAnalysis {
                 useWhole(b)
                 return nil
             }
-            return a + b
+            // Distinct paths only, and not too many: `.a // .b | .c // .d | …` doubles them at
+            // each step (found by `bin/fuzz expression-parse`, a timeout); past the limit they
+            // are kept whole and the value is no longer followed.
+            var seen = Set(a)
+            let merged = a + b.filter { seen.insert($0).inserted }
+            guard merged.count <= Self.maximumPaths else {
+                useWhole(merged)
+                return nil
+            }
+            return merged
         }
+
+        /// The most paths followed for one value.
+        static let maximumPaths = 64
 
         /// Builtins whose arguments are values computed from `.` and whose result is a new value.
         static let valueBuiltins: Set<String> = [
