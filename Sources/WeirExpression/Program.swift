@@ -115,6 +115,8 @@ package final class Program: @unchecked Sendable {
     ///
     /// Throws ``EvaluationError`` for an error in the program (jq's message), or rethrows `emit`'s error.
     package func evaluate(_ input: JSONValue, context: EvaluationContext, emit: (JSONValue) throws -> Void) throws {
+        let depthBound = ValueDepth.begin()
+        defer { ValueDepth.end(depthBound) }
         do {
             if root.isSingle { return try emit(try root.single(input, environment(context))) }
             try root.run(input, environment(context), emit)
@@ -130,6 +132,8 @@ package final class Program: @unchecked Sendable {
     /// caller then runs with ``evaluate(_:context:emit:)``.
     func singleValue(_ input: JSONValue, context: EvaluationContext) throws -> JSONValue? {
         guard root.isSingle else { return nil }
+        let depthBound = ValueDepth.begin()
+        defer { ValueDepth.end(depthBound) }
         do {
             return try root.single(input, environment(context))
         } catch let error as PassThroughError {
@@ -155,7 +159,11 @@ package final class Program: @unchecked Sendable {
 
     /// True when the program yields at least one truthy output (stops at the first one).
     package func isSatisfied(by input: JSONValue, context: EvaluationContext) throws -> Bool {
-        if root.isSingle { return try root.single(input, environment(context)).isTruthy }
+        if root.isSingle {
+            let depthBound = ValueDepth.begin()
+            defer { ValueDepth.end(depthBound) }
+            return try root.single(input, environment(context)).isTruthy
+        }
         var satisfied = false
         do {
             try evaluate(input, context: context) { output in

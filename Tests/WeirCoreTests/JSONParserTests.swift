@@ -52,6 +52,23 @@ import Testing
         #expect(parseBytes(Array("[[]]".utf8), maxDepth: 2).failure == nil)
     }
 
+    /// The writer holds a record to what the reader accepts, so the next stage can read it.
+    @Test func theWriterRefusesWhatTheReaderWouldRefuse() throws {
+        let limit = JSONParser.defaultMaxDepth
+        let atLimit = try JSONParser.parse(Array((String(repeating: "[", count: limit) + String(repeating: "]", count: limit)).utf8))
+        var output = Array("x".utf8)
+        #expect(JSONWriter.write(atLimit, maxDepth: limit, into: &output))
+        #expect(output.count == 1 + 2 * limit)
+        var tooDeep = JSONValue.object(JSONObject([("a", atLimit)]))
+        tooDeep = .array([.number(1), tooDeep])
+        output = Array("x".utf8)
+        #expect(!JSONWriter.write(tooDeep, maxDepth: limit, into: &output))
+        #expect(output == Array("x".utf8), "a refused value leaves nothing behind")
+        #expect(JSONWriter.write(tooDeep, maxDepth: limit + 2, into: &output))
+        #expect(JSONWriter.write(.string("s"), maxDepth: 0, into: &output))
+        #expect(!JSONWriter.write(.array([]), maxDepth: 0, into: &output))
+    }
+
     // MARK: - Errors
 
     @Test(arguments: [

@@ -6,21 +6,40 @@
 package enum JSONWriter {
     /// Appends the compact text of `value` to `output`.
     package static func write(_ value: JSONValue, into output: inout [UInt8]) {
+        _ = write(value, room: .max, into: &output)
+    }
+
+    /// Appends the compact text of `value` when it nests at most `maxDepth` levels, the most
+    /// the reader accepts by default, so the next stage can read what this one writes; false
+    /// (and `output` as it was) when it nests deeper.
+    package static func write(_ value: JSONValue, maxDepth: Int, into output: inout [UInt8]) -> Bool {
+        let start = output.count
+        guard write(value, room: maxDepth, into: &output) else {
+            output.removeSubrange(start...)
+            return false
+        }
+        return true
+    }
+
+    /// The recursive writer: `room` is how many more levels may open.
+    private static func write(_ value: JSONValue, room: Int, into output: inout [UInt8]) -> Bool {
         switch value {
         case .null: output.append(contentsOf: nullBytes)
         case .bool(let flag): output.append(contentsOf: flag ? trueBytes : falseBytes)
         case .number(let number): writeNumber(number, into: &output)
         case .string(let string): writeString(string, into: &output)
         case .array(let array):
+            guard room > 0 else { return false }
             output.append(UInt8(ascii: "["))
             var first = true
             for element in array {
                 if !first { output.append(UInt8(ascii: ",")) }
                 first = false
-                write(element, into: &output)
+                guard write(element, room: room - 1, into: &output) else { return false }
             }
             output.append(UInt8(ascii: "]"))
         case .object(let object):
+            guard room > 0 else { return false }
             output.append(UInt8(ascii: "{"))
             var first = true
             for (key, element) in object {
@@ -28,10 +47,11 @@ package enum JSONWriter {
                 first = false
                 writeString(key, into: &output)
                 output.append(UInt8(ascii: ":"))
-                write(element, into: &output)
+                guard write(element, room: room - 1, into: &output) else { return false }
             }
             output.append(UInt8(ascii: "}"))
         }
+        return true
     }
 
     /// The compact JSON text of `value` as a `String`.

@@ -14,6 +14,7 @@ extension Builtins {
                 return .array(order.map { elements[$0] })
             },
             "_group_by_impl/1": .values { value, arguments in
+                try ValueDepth.nest(1, around: value)  // the elements one level deeper, in groups
                 let (elements, keys) = try keyed(value, arguments[0])
                 let order = keys.indices.sorted { a, b in
                     let comparison = ValueOrder.compare(keys[a], keys[b])

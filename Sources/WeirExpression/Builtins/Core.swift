@@ -121,6 +121,7 @@ extension Builtins {
                 }
             },
             "to_entries/0": .unary { value in
+                try ValueDepth.nest(1, around: value)  // each value one level deeper, in an entry
                 switch value {
                 case .object(let object):
                     return .array(object.map { key, element in .object(JSONObject([("key", .string(key)), ("value", element)])) })

@@ -128,6 +128,10 @@ final class Compiler {
 
     /// Compiles an expression in a scope.
     func compile(_ expression: Expression, _ scope: Scope?) throws(ExpressionSyntaxError) -> Node {
+        // The parser bounds a program's depth; a debug build's large frames may still need this.
+        if StackGuard.isNearlyExhausted {
+            throw ExpressionSyntaxError(column: 1, message: "the program is too deeply nested to compile")
+        }
         switch expression {
         case .identity:
             return IdentityNode()

@@ -571,7 +571,11 @@ final class ArrayNode: Node {
 
     override func single(_ input: JSONValue, _ env: Environment) throws -> JSONValue {
         guard let body else { return .array([]) }
-        if body.isSingle { return .array([try body.single(input, env)]) }
+        if body.isSingle {
+            let element = try body.single(input, env)
+            try ValueDepth.nest(1, around: element)
+            return .array([element])
+        }
         var elements: [JSONValue] = []
         try body.run(input, env) { element in
             // An endless or enormous generator (`[range(0; 1; 1e-300)]`) is an error, not a
@@ -581,6 +585,7 @@ final class ArrayNode: Node {
             }
             elements.append(element)
         }
+        try ValueDepth.nest(1, around: elements)
         return .array(elements)
     }
 }
@@ -627,6 +632,7 @@ final class ObjectNode: Node {
         if distinctKeys {
             var object = template
             for (position, key) in template.keys.enumerated() { object[key] = try values[position].single(input, env) }
+            try ValueDepth.nest(1, around: object.values)
             return .object(object)
         }
         var object = JSONObject()
@@ -634,6 +640,7 @@ final class ObjectNode: Node {
         do {
             for entry in entries { object[entry.constantKey.unsafelyUnwrapped] = try entry.value.single(input, env) }
         }
+        try ValueDepth.nest(1, around: object.values)
         return .object(object)
     }
 
@@ -643,7 +650,10 @@ final class ObjectNode: Node {
     }
 
     private func build(_ position: Int, _ object: JSONObject, _ input: JSONValue, _ env: Environment, _ emit: Emit) throws {
-        guard position < entries.count else { return try emit(.object(object)) }
+        guard position < entries.count else {
+            try ValueDepth.nest(1, around: object.values)
+            return try emit(.object(object))
+        }
         let entry = entries[position]
         func withKey(_ key: String) throws {
             try entry.value.run(input, env) { value in

@@ -24,6 +24,12 @@ enum StackGuard {
     /// Throws when the current thread's stack is nearly exhausted.
     @inline(__always)
     static func check() throws {
+        if isNearlyExhausted { throw EvaluationError("Expression recursion too deep (the evaluation stack is exhausted)") }
+    }
+
+    /// True when less than the margin is left of the current thread's stack.
+    @inline(__always)
+    static var isNearlyExhausted: Bool {
         var marker: UInt8 = 0
         let here = withUnsafeMutablePointer(to: &marker) { UInt(bitPattern: $0) }
         var limit = UInt(bitPattern: pthread_getspecific(key))
@@ -31,7 +37,7 @@ enum StackGuard {
             limit = lowestSafeAddress()
             pthread_setspecific(key, UnsafeRawPointer(bitPattern: limit))
         }
-        if here < limit { throw EvaluationError("Expression recursion too deep (the evaluation stack is exhausted)") }
+        return here < limit
     }
 
     private static func lowestSafeAddress() -> UInt {

@@ -160,17 +160,23 @@ enum ValueOperations {
 
     /// `setpath(path; new)`: creates objects and arrays as needed.
     static func setPath(_ value: JSONValue, _ path: ArraySlice<JSONValue>, _ newValue: JSONValue) throws -> JSONValue {
+        // The result nests at most as deep as `value`, or `newValue` below `path`.
+        try ValueDepth.nest(path.count, around: newValue)
+        return try setPathBelow(value, path, newValue)
+    }
+
+    private static func setPathBelow(_ value: JSONValue, _ path: ArraySlice<JSONValue>, _ newValue: JSONValue) throws -> JSONValue {
         guard let key = path.first else { return newValue }
         let rest = path.dropFirst()
         switch (value, key) {
         case (.object(var object), .string(let name)):
             let child = object[name] ?? .null
             object[name] = .null  // release the reference so the child can be mutated in place
-            object[name] = try setPath(child, rest, newValue)
+            object[name] = try setPathBelow(child, rest, newValue)
             return .object(object)
         case (.null, .string(let name)):
             var object = JSONObject()
-            object[name] = try setPath(.null, rest, newValue)
+            object[name] = try setPathBelow(.null, rest, newValue)
             return .object(object)
         case (.array(var array), .number(let number)):
             let position = try assignedPosition(number.double, count: array.count)
@@ -179,19 +185,19 @@ enum ValueOperations {
             }
             let child = array[position]
             array[position] = .null
-            array[position] = try setPath(child, rest, newValue)
+            array[position] = try setPathBelow(child, rest, newValue)
             return .array(array)
         case (.null, .number(let number)):
             let position = try assignedPosition(number.double, count: 0)
             var array = [JSONValue](repeating: .null, count: position + 1)
-            array[position] = try setPath(.null, rest, newValue)
+            array[position] = try setPathBelow(.null, rest, newValue)
             return .array(array)
         case (.array, .object(let bounds)) where isSliceObject(bounds),
              (.null, .object(let bounds)) where isSliceObject(bounds):
             var array: [JSONValue] = []
             if case .array(let elements) = value { array = elements }
             let (start, end) = try sliceBounds(count: array.count, from: bounds["start"] ?? .null, to: bounds["end"] ?? .null)
-            let replacement = try setPath(.array(Array(array[start..<end])), rest, newValue)
+            let replacement = try setPathBelow(.array(Array(array[start..<end])), rest, newValue)
             guard case .array(let elements) = replacement else {
                 throw EvaluationError("A slice of an array can only be assigned another array")
             }

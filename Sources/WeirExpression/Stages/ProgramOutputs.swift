@@ -42,7 +42,7 @@ package struct ProgramOutputs: RecordTransform {
         do {
             if format == .json {
                 try program.evaluate(value, context: context) { result in
-                    JSONWriter.write(result, into: &output)
+                    guard JSONWriter.write(result, maxDepth: JSONParser.defaultMaxDepth, into: &output) else { throw TooDeep() }
                     output.append(0x0A)
                     written += 1
                 }
@@ -53,8 +53,8 @@ package struct ProgramOutputs: RecordTransform {
                         // jq stops at the output it cannot write; Weir's records are whole or bad.
                         if format == .nulTerminated, text.utf8.contains(0) { throw NulInString() }
                         output.append(contentsOf: text.utf8)
-                    } else {
-                        JSONWriter.write(result, into: &output)
+                    } else if !JSONWriter.write(result, maxDepth: JSONParser.defaultMaxDepth, into: &output) {
+                        throw TooDeep()
                     }
                     switch format {
                     case .json, .raw: output.append(0x0A)
@@ -66,6 +66,8 @@ package struct ProgramOutputs: RecordTransform {
             }
         } catch is NulInString {
             throw RecordError(Self.nulInStringMessage)
+        } catch is TooDeep {
+            throw RecordError(Self.tooDeepMessage)
         } catch {
             throw recordError(error)
         }
@@ -74,4 +76,11 @@ package struct ProgramOutputs: RecordTransform {
 
     /// Stops the evaluation at a string that `--raw-output0` cannot write.
     private struct NulInString: Error {}
+
+    /// Weir's message for an output the next stage could not read (jq writes
+    /// `<skipped: too deep>` in its place, which is not JSON).
+    static let tooDeepMessage = "an output nests more than \(JSONParser.defaultMaxDepth) levels deep, more than the next stage can read"
+
+    /// Stops the evaluation at an output nested deeper than the reader accepts.
+    private struct TooDeep: Error {}
 }

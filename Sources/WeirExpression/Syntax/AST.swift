@@ -64,6 +64,46 @@ indirect enum Expression: Sendable {
     case breakLabel(String, offset: Int)
 }
 
+extension Expression {
+    /// The expressions directly inside this one (those of its patterns' computed keys too).
+    var children: [Expression] {
+        switch self {
+        case .identity, .recurseAll, .literal, .format, .variable, .location, .breakLabel:
+            return []
+        case .string(let segments, _):
+            return segments.compactMap { if case .interpolation(let inner) = $0 { inner } else { nil } }
+        case .index(let a, let b), .pipe(let a, let b), .comma(let a, let b), .binary(_, let a, let b),
+             .and(let a, let b), .or(let a, let b), .alternative(let a, let b), .assign(_, let a, let b):
+            return [a, b]
+        case .slice(let target, let from, let to):
+            return [target] + [from, to].compactMap { $0 }
+        case .iterate(let a), .optional(let a), .negate(let a), .label(_, let a):
+            return [a]
+        case .tryCatch(let body, let handler):
+            return [body] + [handler].compactMap { $0 }
+        case .array(let body):
+            return [body].compactMap { $0 }
+        case .object(let entries):
+            return entries.flatMap { entry -> [Expression] in
+                let key: [Expression] = if case .computed(let expression) = entry.key { [expression] } else { [] }
+                return key + [entry.value].compactMap { $0 }
+            }
+        case .ifThen(let branches, let otherwise):
+            return branches.flatMap { [$0.0, $0.1] } + [otherwise].compactMap { $0 }
+        case .reduce(let source, let pattern, let initial, let update):
+            return [source, initial, update] + pattern.keyExpressions
+        case .foreach(let source, let pattern, let initial, let update, let extract):
+            return [source, initial, update] + [extract].compactMap { $0 } + pattern.keyExpressions
+        case .bind(let source, let patterns, let body):
+            return [source, body] + patterns.flatMap(\.keyExpressions)
+        case .functionDefinition(let definition, let rest):
+            return [definition.body, rest]
+        case .call(_, let arguments, _):
+            return arguments
+        }
+    }
+}
+
 /// A piece of a string literal: text, or an interpolated expression.
 enum StringSegment: Sendable {
     /// Literal text.
@@ -104,6 +144,22 @@ indirect enum Pattern: Sendable {
     case array([Pattern])
     /// `{key: p, $name, …}`.
     case object([(key: PatternKey, pattern: Pattern?)])
+}
+
+extension Pattern {
+    /// The expressions of its computed keys, at any depth (patterns nest at most
+    /// ``Parser/maximumNesting`` levels).
+    var keyExpressions: [Expression] {
+        switch self {
+        case .variable: return []
+        case .array(let elements): return elements.flatMap(\.keyExpressions)
+        case .object(let entries):
+            return entries.flatMap { entry -> [Expression] in
+                let key: [Expression] = if case .computed(let expression) = entry.key { [expression] } else { [] }
+                return key + (entry.pattern?.keyExpressions ?? [])
+            }
+        }
+    }
 }
 
 /// The key of an object pattern entry.

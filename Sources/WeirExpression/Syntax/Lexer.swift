@@ -36,6 +36,8 @@ struct Lexer {
     private let bytes: [UInt8]
     private var position = 0
     private let source: String
+    /// How many string interpolations are open (each is lexed by a nested call).
+    private var interpolations = 0
 
     /// A lexer over `source`.
     init(_ source: String) {
@@ -259,6 +261,11 @@ struct Lexer {
             case UInt8(ascii: "("):
                 if !text.isEmpty { parts.append(.text(String(decoding: text, as: UTF8.self))) }
                 text = []
+                interpolations += 1
+                defer { interpolations -= 1 }
+                if interpolations > Parser.maximumNesting {
+                    throw error("the program nests more than \(Parser.maximumNesting) levels deep", at: escapeStart)
+                }
                 let inner = try lex(untilCloseParen: true)
                 parts.append(.interpolation(inner + [Token(kind: .end, offset: position - 1)]))
             default:

@@ -26,6 +26,16 @@ struct Parser {
     private var tokens: [Token]
     private var position = 0
     private let source: String
+    /// How many terms, unary minuses and patterns are open around the current token.
+    private var nesting = 0
+
+    /// The most terms one can be nested in (brackets, parentheses, `if`, `reduce`, `try`, `-`,
+    /// patterns): parsing, compiling and running recurse once per level, so a program of
+    /// `[[[[…` is a syntax error here rather than a stack overflow (found by fuzzing).
+    static let maximumNesting = 256
+    /// The deepest syntax tree a program may have: every operator in a chain (`1, 2, 3`,
+    /// `.a.b.c`, `a | b | c`) is one level, and compiling and running recurse once per level.
+    static let maximumTreeDepth = 2_000
 
     /// Parses a whole program.
     static func parse(_ source: String) throws(ExpressionSyntaxError) -> Expression {
@@ -34,18 +44,22 @@ struct Parser {
         var parser = Parser(tokens: tokens, source: source)
         let expression = try parser.parseProgram()
         try parser.expectEnd()
+        try checkTreeDepth(expression)
         return expression
     }
 
     /// Definitions, then the main expression. Since jq 1.7 a program without one (`''`, only
     /// comments, only `def`s) is an error, not the identity it was in jq 1.6.
     private mutating func parseProgram() throws(ExpressionSyntaxError) -> Expression {
-        if isKeyword("def") {
-            let definition = try parseDefinition()
-            return .functionDefinition(definition, try parseProgram())
-        }
+        var definitions: [FunctionDefinition] = []
+        while isKeyword("def") { definitions.append(try parseDefinition()) }
         if current.kind == .end { throw error("Top-level program not given (try \".\")") }
-        return try parsePipe()
+        return Parser.defining(definitions, in: try parsePipe())
+    }
+
+    /// `def`s in order around the expression that follows them.
+    private static func defining(_ definitions: [FunctionDefinition], in expression: Expression) -> Expression {
+        definitions.reversed().reduce(expression) { rest, definition in .functionDefinition(definition, rest) }
     }
 
     /// Parses `source` as the inside of a string literal (see ``Lexer/tokenizeTemplate()``).
@@ -55,7 +69,27 @@ struct Parser {
         var parser = Parser(tokens: tokens, source: source)
         let expression = try parser.parseStringToken()
         try parser.expectEnd()
+        try checkTreeDepth(expression)
         return expression
+    }
+
+    /// Refuses a syntax tree deeper than ``maximumTreeDepth`` (measured without recursion).
+    private static func checkTreeDepth(_ expression: Expression) throws(ExpressionSyntaxError) {
+        var pending: [(Expression, Int)] = [(expression, 1)]
+        while let (next, depth) = pending.popLast() {
+            guard depth <= maximumTreeDepth else {
+                throw ExpressionSyntaxError(column: 1, message: "the program is more than \(maximumTreeDepth) levels deep (each operator of a chain such as `1, 2, 3` or `.a.b.c` is a level); split it with functions or variables")
+            }
+            for child in next.children { pending.append((child, depth + 1)) }
+        }
+    }
+
+    /// Counts one level of nesting around a term, refusing more than ``maximumNesting``.
+    private mutating func enterNesting() throws(ExpressionSyntaxError) {
+        nesting += 1
+        if nesting > Parser.maximumNesting {
+            throw error("the program nests more than \(Parser.maximumNesting) levels deep")
+        }
     }
 
     private init(tokens: [Token], source: String) {
@@ -128,21 +162,25 @@ struct Parser {
     // MARK: Expressions by precedence
 
     /// Parses a pipe: the loosest level of the grammar.
+    /// A chain `a | def f: …; b | c` is read in a loop (a long one is no deeper a recursion)
+    /// and built from the right: `a | (def f: …; (b | c))`.
     mutating func parsePipe() throws(ExpressionSyntaxError) -> Expression {
-        if isKeyword("def") {
-            let definition = try parseDefinition()
-            let rest = try parsePipe()
-            return .functionDefinition(definition, rest)
-        }
-        if isKeyword("import") || isKeyword("include") {
-            throw error("modules (`\(isKeyword("import") ? "import" : "include")`) are not supported")
-        }
-        let left = try parseComma()
-        if isPunctuation("|") {
+        var links: [(definitions: [FunctionDefinition], term: Expression)] = []
+        while true {
+            var definitions: [FunctionDefinition] = []
+            while isKeyword("def") { definitions.append(try parseDefinition()) }
+            if isKeyword("import") || isKeyword("include") {
+                throw error("modules (`\(isKeyword("import") ? "import" : "include")`) are not supported")
+            }
+            links.append((definitions, try parseComma()))
+            guard isPunctuation("|") else { break }
             advance()
-            return .pipe(left, try parsePipe())
         }
-        return left
+        var result = Parser.defining(links[links.count - 1].definitions, in: links[links.count - 1].term)
+        for link in links.dropLast().reversed() {
+            result = Parser.defining(link.definitions, in: .pipe(link.term, result))
+        }
+        return result
     }
 
     private mutating func parseDefinition() throws(ExpressionSyntaxError) -> FunctionDefinition {
@@ -167,6 +205,8 @@ struct Parser {
             }
         }
         try expect(":")
+        try enterNesting()
+        defer { nesting -= 1 }
         let body = try parsePipe()
         try expect(";")
         return FunctionDefinition(name: name, parameters: parameters, body: body)
@@ -183,8 +223,11 @@ struct Parser {
     }
 
     private mutating func parseBindingElement() throws(ExpressionSyntaxError) -> Expression {
+        // What follows `def …;`, `label $x |` and `… as $x |` is nested in it.
         if isKeyword("def") {
             let definition = try parseDefinition()
+            try enterNesting()
+            defer { nesting -= 1 }
             return .functionDefinition(definition, try parsePipe())
         }
         if isKeyword("label") {
@@ -193,11 +236,15 @@ struct Parser {
             guard case .variable(let label) = current.kind else { throw error("expected '$name' after 'label'", at: token) }
             advance()
             try expect("|")
+            try enterNesting()
+            defer { nesting -= 1 }
             return .label(label, try parsePipe())
         }
         let element = try parseAlternative()
         guard isKeyword("as") else { return element }
         advance()
+        try enterNesting()
+        defer { nesting -= 1 }
         var patterns = [try parsePattern()]
         while isPunctuation("?//") {
             advance()
@@ -294,6 +341,8 @@ struct Parser {
     private mutating func parseUnary() throws(ExpressionSyntaxError) -> Expression {
         if isPunctuation("-") {
             advance()
+            try enterNesting()
+            defer { nesting -= 1 }
             return .negate(try parseUnary())
         }
         return try parsePostfix(allowBinding: true)
@@ -386,6 +435,7 @@ struct Parser {
             case .text(let text): segments.append(.text(text))
             case .interpolation(let innerTokens):
                 var inner = Parser(tokens: innerTokens, source: source)
+                inner.nesting = nesting
                 let expression = try inner.parsePipe()
                 try inner.expectEnd()
                 segments.append(.interpolation(expression))
@@ -396,6 +446,8 @@ struct Parser {
     }
 
     private mutating func parsePrimary() throws(ExpressionSyntaxError) -> Expression {
+        try enterNesting()
+        defer { nesting -= 1 }
         let token = current
         switch token.kind {
         case .dot:
@@ -641,6 +693,8 @@ struct Parser {
     }
 
     private mutating func parsePattern() throws(ExpressionSyntaxError) -> Pattern {
+        try enterNesting()
+        defer { nesting -= 1 }
         switch current.kind {
         case .variable(let name):
             advance()
