@@ -99,16 +99,16 @@ import WeirCore
         // Each level holds the level below twice: 2^60 paths, 60 distinct arrays.
         var value = JSONValue.null
         for _ in 0..<60 { value = .array([value, value]) }
-        #expect(ValueDepth.isWithin(value, levels: 60))
-        #expect(!ValueDepth.isWithin(value, levels: 59))
+        #expect(ValueDepth.Measured().depth(of: value, within: 60) == 60)
+        #expect(ValueDepth.Measured().depth(of: value, within: 59) == nil)
     }
 
     @Test func depthIsMeasuredWithoutRecursion() {
         var value = JSONValue.null
         for _ in 0..<100 { value = .array([.number(1), .object(JSONObject([("a", value)]))]) }
-        #expect(ValueDepth.isWithin(value, levels: 200))
-        #expect(!ValueDepth.isWithin(value, levels: 199))
-        #expect(ValueDepth.isWithin(.string("x"), levels: 0))
-        #expect(!ValueDepth.isWithin(.array([]), levels: 0))
+        #expect(ValueDepth.Measured().depth(of: value, within: 200) == 200)
+        #expect(ValueDepth.Measured().depth(of: value, within: 199) == nil)
+        #expect(ValueDepth.Measured().depth(of: .string("x"), within: 0) == 0)
+        #expect(ValueDepth.Measured().depth(of: .array([]), within: 0) == nil)
     }
 }

@@ -86,11 +86,6 @@ enum ValueDepth {
         EvaluationError("a value built by the expression would nest more than \(maximum) levels deep")
     }
 
-    /// True when `value` nests at most `limit` levels (a scalar is 0), found without recursion.
-    static func isWithin(_ value: JSONValue, levels limit: Int) -> Bool {
-        Measured().depth(of: value, within: limit) != nil
-    }
-
     /// The parts measured last in this evaluation on this thread, with their depths: a value
     /// grown in a loop (`reduce … (null; [.])`) holds the part measured one step before, so
     /// each step measures one level instead of all of them. The parts are kept alive while
@@ -133,7 +128,8 @@ enum ValueDepth {
             }
         }
 
-        /// How many levels `value` nests, nil when more than `limit`. A part shared within the
+        /// How many levels `value` nests (a scalar 0, `[]` 1), nil when more than `limit`; found
+        /// without recursion. A part shared within the
         /// value (`[.[], .]` in a loop shares each earlier state) is looked into again only when
         /// reached deeper than before, so sharing costs no more than the distinct parts.
         func depth(of value: JSONValue, within limit: Int) -> Int? {
