@@ -496,6 +496,26 @@ final class LogicalNode: Node {
             try self.rhs.run(input, env) { try emit(.bool($0.isTruthy)) }
         }
     }
+
+    /// Path mode as jq's: the operands run on the path being built, and the result (true or
+    /// false) stands for the last path an operand reached when it is the value there, so
+    /// `(["b"] and .[-1]) -= "x"` on `[false,true]` updates `.[-1]` (found by `bin/jq-fuzz`).
+    override func paths(_ input: JSONValue, _ path: [JSONValue]?, _ env: Environment, _ emit: PathEmit) throws {
+        try lhs.paths(input, path, env) { leftPath, leftValue in
+            let left = leftValue.isTruthy
+            if self.isAnd ? !left : left { return try Self.emit(.bool(left), reached: leftPath, leftValue, emit) }
+            try self.rhs.paths(input, path, env) { rightPath, rightValue in
+                // A right operand that reaches no path leaves the left one's as the last reached.
+                let (reached, value) = rightPath != nil ? (rightPath, rightValue) : (leftPath, leftValue)
+                try Self.emit(.bool(rightValue.isTruthy), reached: reached, value, emit)
+            }
+        }
+    }
+
+    private static func emit(_ result: JSONValue, reached: [JSONValue]?, _ value: JSONValue, _ emit: PathEmit) throws {
+        guard let reached else { return try emit(nil, result) }
+        try PathTracking.tracking(reached, value) { try emit(nil, result) }
+    }
 }
 
 /// `lhs // rhs`: the truthy outputs of `lhs`, else the outputs of `rhs` (jq 1.8: errors in `lhs` propagate).
