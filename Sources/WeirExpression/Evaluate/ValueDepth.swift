@@ -122,10 +122,15 @@ enum ValueDepth {
 
         private static func storage(of value: JSONValue) -> UnsafeRawPointer? {
             switch value {
-            case .array(let array): array.withUnsafeBufferPointer { $0.baseAddress.map(UnsafeRawPointer.init) }
-            case .object(let object): object.values.withUnsafeBufferPointer { $0.baseAddress.map(UnsafeRawPointer.init) }
+            case .array(let array): storage(of: array)
+            case .object(let object): storage(of: object.values)
             default: nil
             }
+        }
+
+        /// Where an array's elements are stored: the same for every copy of it, while it lives.
+        private static func storage(of elements: [JSONValue]) -> UnsafeRawPointer? {
+            elements.withUnsafeBufferPointer { $0.baseAddress.map(UnsafeRawPointer.init) }
         }
 
         /// How many levels `value` nests (a scalar 0, `[]` 1), nil when more than `limit`; found
@@ -144,7 +149,7 @@ enum ValueDepth {
                 default: continue
                 }
                 guard depth < limit else { return nil }
-                if let storage = elements.withUnsafeBufferPointer({ $0.baseAddress.map(UnsafeRawPointer.init) }) {
+                if let storage = Self.storage(of: elements) {
                     if let known = entries.first(where: { $0.storage == storage }) {
                         guard depth + known.depth <= limit else { return nil }
                         deepest = max(deepest, depth + known.depth)
